@@ -1,0 +1,24 @@
+"""Deploy a multi-user JupyterHub onto a Docker host: validate config, build the graph, export."""
+
+from pathlib import Path
+
+import pulumi
+
+from components.config import load_from_pulumi
+from components.deployment import DeploymentArgs, JupyterHubDeployment
+from components.naming import StackNames
+
+# Fails with every problem listed before a single resource is registered.
+config = load_from_pulumi()
+names = StackNames(project=pulumi.get_project(), stack=pulumi.get_stack())
+
+hub = JupyterHubDeployment(
+    "jupyterhub",
+    DeploymentArgs(config=config, names=names, project_dir=Path(__file__).resolve().parent),
+)
+
+pulumi.export("url", hub.url)
+pulumi.export("admins", hub.admins)
+pulumi.export("network", hub.network)
+pulumi.export("dataVolume", hub.data_volume)
+pulumi.export("ready", hub.ready)

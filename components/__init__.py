@@ -1,0 +1,1 @@
+"""ComponentResources that deploy a multi-user JupyterHub onto one Docker host."""

@@ -1,0 +1,304 @@
+"""The whole stack configuration: validated, frozen pydantic models.
+
+Everything a stack can set is declared here, under the project's config namespace
+(`jupyterhub-docker:<key>` in `Pulumi.<stack>.yaml`). Validation runs before any resource is
+registered, and every problem is reported with the config key, the offending value and what
+would be accepted, so a bad `pulumi preview` never creates anything.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+NAMESPACE = "jupyterhub-docker"
+AUTH_TYPES = ("shared-password", "native")
+
+# Config keys that may hold secret values, as `pulumi config set --secret --path <path>` names
+# them. A value found here in a key that Pulumi does not hold as a secret is refused.
+SECRET_PATHS = ("auth.password", "auth.adminPassword")
+
+
+class ConfigError(ValueError):
+    """The stack config is invalid; the message lists every problem, one per line."""
+
+
+class _Model(BaseModel):
+    # camelCase keys in the YAML, snake_case in Python; unknown keys are errors, not ignored.
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+
+def _username(name: str) -> str:
+    # JupyterHub lower-cases usernames by default; a listed name that differs in case would
+    # silently never match, so it is refused instead.
+    if not name or name != name.strip():
+        raise ValueError(f"usernames must be non-empty without surrounding spaces, got {name!r}")
+    if name != name.lower():
+        raise ValueError(f"usernames are lower case in JupyterHub, got {name!r}")
+    return name
+
+
+Username = Annotated[str, AfterValidator(_username)]
+
+
+class _AuthCommon(_Model):
+    admins: tuple[Username, ...] = ()
+    allowed_users: tuple[Username, ...] = ()
+    # JupyterHub refuses everyone who is not listed unless this is set explicitly.
+    allow_all: bool = False
+
+    @model_validator(mode="after")
+    def _someone_can_log_in(self) -> _AuthCommon:
+        if not self.allow_all and not self.allowed_users and not self.admins:
+            raise ValueError(
+                "nobody could log in: set auth.allowedUsers to a list of usernames, "
+                "or auth.allowAll: true to admit everyone who can authenticate"
+            )
+        return self
+
+
+class SharedPasswordAuth(_AuthCommon):
+    """JupyterHub's SharedPasswordAuthenticator: one password for a workshop."""
+
+    type: Literal["shared-password"]
+    password: SecretStr = Field(min_length=8)
+    admin_password: SecretStr | None = Field(default=None, min_length=32)
+
+    @model_validator(mode="after")
+    def _admins_need_admin_password(self) -> SharedPasswordAuth:
+        if self.admins and self.admin_password is None:
+            raise ValueError(
+                "auth.admins is set but auth.adminPassword is not, so admins could not log in: "
+                "run `pulumi config set --secret --path auth.adminPassword <32+ characters>`"
+            )
+        if (
+            self.admin_password is not None
+            and self.admin_password.get_secret_value() == self.password.get_secret_value()
+        ):
+            raise ValueError("auth.adminPassword must differ from auth.password")
+        return self
+
+
+class NativeAuth(_AuthCommon):
+    """NativeAuthenticator: users sign up, an admin approves them."""
+
+    type: Literal["native"]
+    open_signup: bool = False
+    minimum_password_length: int = Field(default=8, ge=1, le=128)
+
+
+AuthConfig = Annotated[Union[SharedPasswordAuth, NativeAuth], Field(discriminator="type")]
+
+
+class TlsConfig(_Model):
+    mode: Literal["none"] = "none"
+    # Publishing plain HTTP beyond loopback is only sane behind another TLS terminator;
+    # the stack has to say so.
+    behind_tls_terminator: bool = False
+
+
+class PublishConfig(_Model):
+    """Where the proxy's public port is published on the Docker host."""
+
+    address: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    @field_validator("address")
+    @classmethod
+    def _ip_address(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            raise ValueError(f"must be an IP address such as 127.0.0.1 or 0.0.0.0, got {value!r}")
+        return value
+
+    @property
+    def is_loopback(self) -> bool:
+        return ipaddress.ip_address(self.address).is_loopback
+
+
+class ImagesConfig(_Model):
+    """Upstream images and the knobs every image build gets."""
+
+    # FROM of the hub image and of the default notebook image: any image with python3 + venv.
+    base: str = "python:3.12-slim-bookworm"
+    proxy: str = "quay.io/jupyterhub/configurable-http-proxy:4.6.3"
+    pip_index_url: str | None = None
+    # A PEM file of extra CA certificates trusted by pip during builds (TLS-intercepting
+    # proxies, private mirrors). Relative paths are relative to the project directory.
+    ca_certificates_file: str | None = None
+
+
+class BuildConfig(_Model):
+    context: str
+    dockerfile: str = "Dockerfile"
+    args: dict[str, str] = Field(default_factory=dict)
+
+
+class NotebookConfig(_Model):
+    """The single-user image: a reference to pull, or a build context (the default)."""
+
+    image: str | None = None
+    build: BuildConfig | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> NotebookConfig:
+        if self.image is not None and self.build is not None:
+            raise ValueError("set either notebook.image (to pull) or notebook.build, not both")
+        return self
+
+    @property
+    def effective_build(self) -> BuildConfig | None:
+        if self.image is not None:
+            return None
+        return self.build or BuildConfig(context="notebook")
+
+
+_MEMORY = re.compile(r"^[1-9][0-9]*[kKmMgG]?$")
+
+
+class SpawnerConfig(_Model):
+    mem_limit: str = "2G"
+    cpu_limit: float = Field(default=1.0, gt=0, le=256)
+    start_timeout: int = Field(default=120, ge=10, le=3600)
+    home_dir: str = "/home/jovyan"
+
+    @field_validator("mem_limit")
+    @classmethod
+    def _memory(cls, value: str) -> str:
+        if not _MEMORY.match(value):
+            raise ValueError(f"must be a size such as 512M or 2G, got {value!r}")
+        return value
+
+
+class StackConfig(_Model):
+    docker_host: str = "unix:///var/run/docker.sock"
+    # Keep the hub database and users' home volumes when the stack is destroyed (production).
+    keep_data: bool = False
+    auth: AuthConfig
+    tls: TlsConfig = TlsConfig()
+    publish: PublishConfig = PublishConfig()
+    images: ImagesConfig = ImagesConfig()
+    notebook: NotebookConfig = NotebookConfig()
+    spawner: SpawnerConfig = SpawnerConfig()
+
+    @field_validator("docker_host")
+    @classmethod
+    def _local_socket(cls, value: str) -> str:
+        if not value.startswith("unix:///"):
+            raise ValueError(
+                "only the local socket (unix:///path/to/docker.sock) is supported so far, "
+                f"got {value!r}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _no_public_plain_http(self) -> StackConfig:
+        if (
+            self.tls.mode == "none"
+            and not self.publish.is_loopback
+            and not self.tls.behind_tls_terminator
+        ):
+            raise ValueError(
+                f"publish.address {self.publish.address} is not loopback and tls.mode is none: "
+                "logins would cross the network in plain text. Publish on 127.0.0.1, or set "
+                "tls.behindTlsTerminator: true if another proxy terminates TLS in front"
+            )
+        return self
+
+
+def _format_error(error: Any) -> str:
+    loc = [str(p) for p in error["loc"] if p not in AUTH_TYPES]
+    key = ".".join(loc) or "(stack config)"
+    kind = error["type"]
+    if kind == "union_tag_invalid":
+        return f"{key}.type: {error['ctx']['tag']!r} is not one of: {', '.join(AUTH_TYPES)}"
+    if kind == "union_tag_not_found":
+        return f"{key}.type: missing; set one of: {', '.join(AUTH_TYPES)}"
+    if kind == "missing":
+        return f"{key}: missing; this setting is required"
+    if kind == "extra_forbidden":
+        return f"{key}: unknown setting (check the spelling against README.md)"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if key in SECRET_PATHS or isinstance(error.get("input"), (dict, SecretStr)):
+        return f"{key}: {message}"
+    return f"{key}: {message} (got {error.get('input')!r})"
+
+
+def parse_stack_config(raw: dict[str, Any], secret_keys: set[str] | frozenset[str]) -> StackConfig:
+    """Validate raw config (key -> value, keys without the namespace).
+
+    `secret_keys` are the top-level keys Pulumi holds encrypted; a secret setting found under
+    any other key was written in plain text into the stack file and is refused.
+    """
+    problems: list[str] = []
+    for path in SECRET_PATHS:
+        top, _, rest = path.partition(".")
+        value = raw.get(top)
+        if isinstance(value, dict) and rest in value and top not in secret_keys:
+            problems.append(
+                f"{path}: stored in plain text in the stack file; remove it and run "
+                f"`pulumi config set --secret --path {path} <value>`"
+            )
+    try:
+        config = StackConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(_format_error(e) for e in exc.errors())
+        config = None
+    if problems or config is None:
+        raise ConfigError("invalid stack config:\n  " + "\n  ".join(problems))
+    return config
+
+
+def parse_value(text: str) -> Any:
+    """Pulumi hands config values over as strings; objects, lists, numbers and booleans as JSON."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def load_from_pulumi() -> StackConfig:
+    """Read every `jupyterhub-docker:*` key of the running stack and validate it."""
+    from pulumi.runtime import config as runtime_config
+
+    prefix = NAMESPACE + ":"
+    # The language host passes config in PULUMI_CONFIG; tests and the Automation API may set it
+    # in the runtime instead. Neither has a public "all keys" accessor, and we need all keys to
+    # refuse unknown ones, so both sources are merged here.
+    values: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    secret_keys = set(runtime_config.get_config_secret_keys_env()) | runtime_config._SECRET_KEYS.get()
+    raw = {
+        key.removeprefix(prefix): parse_value(value) if isinstance(value, str) else value
+        for key, value in values.items()
+        if key.startswith(prefix)
+    }
+    secret = {key.removeprefix(prefix) for key in secret_keys if key.startswith(prefix)}
+    return parse_stack_config(raw, secret)
+
+
+def resolve_path(project_dir: Path, value: str, key: str) -> Path:
+    """A path setting, relative to the project directory, that must exist."""
+    path = Path(value)
+    if not path.is_absolute():
+        path = project_dir / path
+    if not path.exists():
+        raise ConfigError(f"invalid stack config:\n  {key}: {value!r} does not exist ({path})")
+    return path

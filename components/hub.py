@@ -1,0 +1,72 @@
+"""The hub container: JupyterHub with DockerSpawner, its settings and secrets uploaded."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import pulumi
+import pulumi_docker as docker
+
+from .docker_inputs import label_inputs, socket_path
+from .host import DockerHost
+from .naming import LABEL_ROLE, StackNames
+from .settings import HUB_PORT
+
+SETTINGS_FILE = "/etc/jupyterhub/settings.json"
+# Secrets arrive as an uploaded file, not environment variables, so they appear neither in
+# `docker inspect` nor in the image; the upload's content is a secret Output end to end.
+SECRETS_FILE = "/run/jhub/secrets.json"
+DATA_DIR = "/srv/jupyterhub/data"
+
+_HEALTHCHECK = (
+    "import urllib.request; "
+    f"urllib.request.urlopen('http://127.0.0.1:{HUB_PORT}/hub/health', timeout=4)"
+)
+
+
+class Hub(pulumi.ComponentResource):
+    container_id: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        host: DockerHost,
+        *,
+        names: StackNames,
+        image: pulumi.Input[str],
+        network: pulumi.Input[str],
+        data_volume: pulumi.Input[str],
+        settings_json: pulumi.Input[str],
+        secrets_json: pulumi.Output[str],
+        depends_on: list[pulumi.Resource],
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ) -> None:
+        super().__init__("jupyterhub-docker:index:Hub", name, None, opts)
+        socket = socket_path(host.host)
+        container = docker.Container(
+            f"{name}-container",
+            name=names.hub,
+            image=image,
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network)],
+            volumes=[
+                docker.ContainerVolumeArgs(volume_name=data_volume, container_path=DATA_DIR),
+                # DockerSpawner creates the user servers through the engine's socket.
+                docker.ContainerVolumeArgs(host_path=socket, container_path="/var/run/docker.sock"),
+            ],
+            uploads=[
+                docker.ContainerUploadArgs(file=SETTINGS_FILE, content=settings_json),
+                docker.ContainerUploadArgs(file=SECRETS_FILE, content=secrets_json),
+            ],
+            restart="unless-stopped",
+            healthcheck=docker.ContainerHealthcheckArgs(
+                tests=["CMD", "python3", "-c", _HEALTHCHECK],
+                interval="15s",
+                timeout="5s",
+                retries=3,
+                start_period="30s",
+            ),
+            labels=label_inputs({**names.labels, LABEL_ROLE: "hub"}),
+            opts=host.child_opts(self, delete_before_replace=True, depends_on=depends_on),
+        )
+        self.container_id = container.id
+        self.register_outputs({"containerId": self.container_id})

@@ -1,0 +1,148 @@
+"""Images: the hub image and the notebook image, built on the Docker host or pulled.
+
+Built images are tagged with a hash of their build context and build args, so the reference
+the containers use changes exactly when the image content can change: a second `pulumi up`
+with the same inputs registers the same tag and rebuilds nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import pulumi
+import pulumi_command as command
+import pulumi_docker as docker
+
+from .config import ConfigError, ImagesConfig, resolve_path
+from .host import DockerHost
+from .scripts import PYTHON, script
+
+
+def context_hash(context: Path, dockerfile: str, build_args: dict[str, str]) -> str:
+    """A stable digest of everything that goes into a build."""
+    digest = hashlib.sha256()
+    files = sorted(
+        p for p in context.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    )
+    for path in files:
+        digest.update(path.relative_to(context).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    digest.update(json.dumps([dockerfile, build_args], sort_keys=True).encode())
+    return digest.hexdigest()[:16]
+
+
+def hub_jupyterhub_version(project_dir: Path) -> str:
+    """The JupyterHub version pinned for the hub: the one every notebook image must match."""
+    requirements = (project_dir / "hub" / "requirements.txt").read_text()
+    match = re.search(r"^jupyterhub==([0-9][^\s#]*)", requirements, re.MULTILINE)
+    if not match:
+        raise ConfigError("hub/requirements.txt must pin jupyterhub==<version>")
+    return match.group(1)
+
+
+def common_build_args(images: ImagesConfig, project_dir: Path) -> dict[str, str]:
+    """Build args every image build gets: base image, package index, extra CA certificates."""
+    args = {"BASE_IMAGE": images.base}
+    if images.pip_index_url:
+        args["PIP_INDEX_URL"] = images.pip_index_url
+    if images.ca_certificates_file:
+        path = resolve_path(project_dir, images.ca_certificates_file, "images.caCertificatesFile")
+        pem = path.read_text()
+        if "-----BEGIN CERTIFICATE-----" not in pem:
+            raise ConfigError(
+                "invalid stack config:\n  images.caCertificatesFile: "
+                f"{images.ca_certificates_file!r} holds no PEM certificate"
+            )
+        args["EXTRA_CA_CERTS"] = pem.strip()
+    return args
+
+
+@dataclass(frozen=True)
+class BuildSpec:
+    repository: str
+    project_dir: Path
+    context: str  # relative to the project directory, as pulumi-docker resolves it
+    dockerfile: str = "Dockerfile"
+    build_args: dict[str, str] = field(default_factory=dict)
+
+
+class BuiltImage(pulumi.ComponentResource):
+    """An image built on the Docker host from a context directory, tagged by content."""
+
+    ref: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        host: DockerHost,
+        spec: BuildSpec,
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ) -> None:
+        super().__init__("jupyterhub-docker:index:BuiltImage", name, None, opts)
+        context = resolve_path(spec.project_dir, spec.context, f"{name}: build context")
+        dockerfile = context / spec.dockerfile
+        if not dockerfile.is_file():
+            raise ConfigError(
+                f"invalid stack config:\n  {name}: no Dockerfile at {dockerfile}"
+            )
+        tag = context_hash(context, spec.dockerfile, spec.build_args)
+        image = docker.Image(
+            f"{name}-image",
+            image_name=f"{spec.repository}:{tag}",
+            build=docker.DockerBuildArgs(
+                context=spec.context,
+                dockerfile=f"{spec.context}/{spec.dockerfile}",
+                args=spec.build_args,
+            ),
+            skip_push=True,
+            opts=host.child_opts(self),
+        )
+        self.ref = image.image_name
+        self.register_outputs({"ref": self.ref})
+
+
+class NotebookImage(pulumi.ComponentResource):
+    """The single-user image, built or pulled, checked against the hub's JupyterHub major."""
+
+    ref: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        host: DockerHost,
+        *,
+        pull: Optional[str],
+        build: Optional[BuildSpec],
+        hub_version: str,
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ) -> None:
+        super().__init__("jupyterhub-docker:index:NotebookImage", name, None, opts)
+        if build is not None:
+            self.ref = BuiltImage(f"{name}-build", host, build, pulumi.ResourceOptions(parent=self)).ref
+        elif pull is not None:
+            remote = docker.RemoteImage(
+                f"{name}-pull", name=pull, keep_locally=True, opts=host.child_opts(self)
+            )
+            self.ref = remote.name
+        else:  # the config model guarantees one of the two
+            raise ConfigError("invalid stack config:\n  notebook: set notebook.image or notebook.build")
+        check = command.local.Command(
+            f"{name}-version-check",
+            create=script("check_jupyterhub_version"),
+            interpreter=PYTHON,
+            environment={
+                "DOCKER_HOST": host.host,
+                "JHUB_IMAGE": self.ref,
+                "JHUB_EXPECTED_VERSION": hub_version,
+            },
+            triggers=[self.ref],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # Consumers get the reference only once the check has passed.
+        self.ref = pulumi.Output.all(self.ref, check.stdout).apply(lambda values: str(values[0]))
+        self.register_outputs({"ref": self.ref})

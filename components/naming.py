@@ -1,0 +1,69 @@
+"""Names and labels of every Docker object a stack owns.
+
+Names carry the stack so that several stacks share one engine without colliding; labels carry
+project and stack so that a destroy can find what DockerSpawner created at run time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+LABEL_PROJECT = "org.jupyterhub-docker.project"
+LABEL_STACK = "org.jupyterhub-docker.stack"
+# What an object is for: hub-data, user-server, user-home (what the destroy cleanup selects).
+LABEL_ROLE = "org.jupyterhub-docker.role"
+
+
+@dataclass(frozen=True)
+class StackNames:
+    project: str
+    stack: str
+
+    @property
+    def prefix(self) -> str:
+        # Image references must be lower case, and Docker names allow only [a-z0-9_.-] here.
+        return "jhub-" + re.sub(r"[^a-z0-9_.-]", "-", self.stack.lower())
+
+    @property
+    def network(self) -> str:
+        return f"{self.prefix}-net"
+
+    @property
+    def data_volume(self) -> str:
+        return f"{self.prefix}-data"
+
+    @property
+    def hub(self) -> str:
+        return f"{self.prefix}-hub"
+
+    @property
+    def proxy(self) -> str:
+        return f"{self.prefix}-proxy"
+
+    @property
+    def hub_image(self) -> str:
+        return f"{self.prefix}-hub"
+
+    @property
+    def notebook_image(self) -> str:
+        return f"{self.prefix}-notebook"
+
+    @property
+    def user_container_prefix(self) -> str:
+        """DockerSpawner names user containers `<this>-<escaped username>`."""
+        return f"{self.prefix}-user"
+
+    @property
+    def user_volume_prefix(self) -> str:
+        """Users' home volumes are `<this>-<escaped username>`."""
+        return f"{self.prefix}-home"
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {LABEL_PROJECT: self.project, LABEL_STACK: self.stack}
+
+    @property
+    def label_filters(self) -> list[str]:
+        """`docker ... --filter` arguments that select exactly this stack's objects."""
+        return [f"label={key}={value}" for key, value in sorted(self.labels.items())]

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Prepares a Debian machine for the end-to-end tests, idempotently:
+#   1. installs and starts the Docker engine when it is absent,
+#   2. builds the local base images the test stacks build FROM (nothing can be pulled here),
+#   3. creates the Python virtualenv with the program's and the tests' dependencies.
+# Every step reuses what is already there, so running it twice costs seconds.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+venv=${JHUB_VENV:-$here/.venv}
+log() { printf '[test-env] %s\n' "$*" >&2; }
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "apt-get install ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+start_docker() {
+  apt_install docker.io debootstrap ca-certificates
+  if docker info >/dev/null 2>&1; then return; fi
+  log "starting dockerd"
+  nohup dockerd >/var/log/dockerd.log 2>&1 &
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && return
+    sleep 1
+  done
+  log "dockerd did not start; see /var/log/dockerd.log"
+  tail -20 /var/log/dockerd.log >&2
+  exit 1
+}
+
+have_image() { docker image inspect "$1" >/dev/null 2>&1; }
+
+# A minimal Debian root filesystem imported as an image: the root of every test image.
+build_debian_base() {
+  have_image local/debian:bookworm && return
+  log "debootstrap bookworm -> local/debian:bookworm"
+  local rootfs
+  rootfs=$(mktemp -d)
+  debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian >/dev/null
+  tar -C "$rootfs" -c . | docker import - local/debian:bookworm >/dev/null
+  rm -rf "$rootfs"
+}
+
+# Stand-ins for the upstream images the program defaults to (python:3.12-slim-bookworm and
+# quay.io/jupyterhub/configurable-http-proxy), built from Debian packages.
+build_image() {
+  local tag=$1 dockerfile=$2
+  have_image "$tag" && return
+  log "building $tag"
+  docker build -q -t "$tag" -f "$here/tests/images/$dockerfile" "$here/tests/images" >/dev/null
+}
+
+make_venv() {
+  if [ ! -x "$venv/bin/python" ]; then
+    log "creating virtualenv $venv"
+    python3 -m venv "$venv"
+  fi
+  local stamp="$venv/.requirements.sha256"
+  local want
+  want=$(cat "$here/requirements.txt" "$here/requirements-dev.txt" | sha256sum | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    log "installing Python requirements"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/requirements.txt" -r "$here/requirements-dev.txt"
+    echo "$want" >"$stamp"
+  fi
+}
+
+start_docker
+build_debian_base
+build_image local/python:3.11-bookworm python.Dockerfile
+build_image local/configurable-http-proxy:bookworm chp.Dockerfile
+make_venv
+log "ready"
