@@ -22,8 +22,9 @@ c = get_config()  # type: ignore[name-defined]  # noqa: F821 - injected by Jupyt
 # --- hub and proxy -------------------------------------------------------------------------
 # The proxy runs in its own container so user traffic keeps flowing while the hub restarts;
 # the hub only talks to its REST API.
-c.JupyterHub.hub_ip = "0.0.0.0"
-c.JupyterHub.hub_port = settings["hub"]["port"]
+# An explicit bind URL: with hub_ip alone, JupyterHub 6 binds only the address its connect
+# host resolves to, and the container's healthcheck on 127.0.0.1 would never succeed.
+c.JupyterHub.hub_bind_url = f"http://0.0.0.0:{settings['hub']['port']}"
 c.JupyterHub.hub_connect_url = f"http://{settings['hub']['host']}:{settings['hub']['port']}"
 c.ConfigurableHTTPProxy.should_start = False
 c.ConfigurableHTTPProxy.api_url = settings["proxy"]["apiUrl"]

@@ -66,7 +66,8 @@ make_venv() {
   want=$(cat "$here/requirements.txt" "$here/requirements-dev.txt" | sha256sum | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     log "installing Python requirements"
-    "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/requirements.txt" -r "$here/requirements-dev.txt"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/requirements.txt" -r "$here/requirements-dev.txt" 2>&1 \
+      | { grep -v "^WARNING: Location" || true; }
     echo "$want" >"$stamp"
   fi
 }

@@ -1,0 +1,453 @@
+"""Executes registered resources on a real Docker engine, one handler per resource type.
+
+Each handler declares the inputs it implements (a schema, checked before anything is done),
+creates the real object, tells whether it still exists, and deletes it. Behaviour follows the
+real providers where it matters to the program: a Docker Image is not removed on delete, a
+RemoteImage with keepLocally is not removed, a Command's delete script runs on delete, a
+change of a Command's triggers replaces it while other changes run its update (or create).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import secrets
+import string
+import subprocess
+import tarfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import docker
+import docker.errors
+
+from .values import HarnessError, check_schema, unwrap
+
+LABELS = [{"label": str, "value": str}]
+
+
+@dataclass
+class Record:
+    """One executed resource, as the state file keeps it."""
+
+    urn: str
+    type: str
+    name: str
+    id: str
+    inputs_digest: str
+    triggers_digest: str
+    inputs: dict[str, Any]  # unwrapped; the state file is test data and holds secrets
+    outputs: dict[str, Any]
+    dependencies: list[str]
+    provider: str
+    retain_on_delete: bool
+    protect: bool
+
+
+@dataclass
+class Context:
+    """What a handler needs besides the inputs: where the program runs and its engine."""
+
+    project_dir: Path
+    client: Callable[[str], docker.DockerClient]  # provider reference -> engine client
+    log: Callable[[str], None]
+
+
+def _duration_ns(text: str) -> int:
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text)
+    if not match:
+        raise HarnessError(f"cannot parse duration {text!r}")
+    scale = {"ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}[match.group(2)]
+    return int(float(match.group(1)) * scale)
+
+
+def _labels(items: list[dict[str, str]] | None) -> dict[str, str]:
+    return {item["label"]: item["value"] for item in items or []}
+
+
+class Handler:
+    type: str = ""
+    schema: dict[str, Any] = {}
+    needs_provider = True
+
+    def validate(self, name: str, inputs: dict[str, Any]) -> None:
+        try:
+            check_schema(self.schema, inputs, name)
+        except HarnessError as exc:
+            raise HarnessError(f"{self.type} {name!r}: {exc}") from None
+
+    def create(self, ctx: Context, name: str, inputs: dict[str, Any], provider: str) -> tuple[str, dict[str, Any]]:
+        raise NotImplementedError
+
+    def exists(self, ctx: Context, record: Record) -> bool:
+        return True
+
+    def delete(self, ctx: Context, record: Record) -> None:
+        pass
+
+    def update(self, ctx: Context, record: Record, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        """Apply changed inputs in place, or None when the change needs a replacement."""
+        return None
+
+
+class DockerProvider(Handler):
+    type = "pulumi:providers:docker"
+    schema = {"host": str}
+    needs_provider = False
+
+    def create(self, ctx: Context, name: str, inputs: dict[str, Any], provider: str) -> tuple[str, dict[str, Any]]:
+        host = inputs.get("host") or "unix:///var/run/docker.sock"
+        ctx.client(host).ping()  # an unreachable host fails here, as the real provider would
+        return f"docker-provider-{name}", {"host": host}
+
+
+class Network(Handler):
+    type = "docker:index/network:Network"
+    schema = {"name": str, "driver": str, "labels": LABELS, "internal": bool, "attachable": bool}
+
+    def create(self, ctx: Context, name: str, inputs: dict[str, Any], provider: str) -> tuple[str, dict[str, Any]]:
+        network = ctx.client(provider).networks.create(
+            inputs["name"],
+            driver=inputs.get("driver", "bridge"),
+            labels=_labels(inputs.get("labels")),
+            internal=inputs.get("internal", False),
+            attachable=inputs.get("attachable", False),
+            check_duplicate=True,
+        )
+        return network.id, {**inputs, "id": network.id}
+
+    def exists(self, ctx: Context, record: Record) -> bool:
+        try:
+            ctx.client(record.provider).networks.get(record.id)
+            return True
+        except docker.errors.NotFound:
+            return False
+
+    def delete(self, ctx: Context, record: Record) -> None:
+        try:
+            ctx.client(record.provider).networks.get(record.id).remove()
+        except docker.errors.NotFound:
+            pass
+
+
+class Volume(Handler):
+    type = "docker:index/volume:Volume"
+    schema = {"name": str, "driver": str, "labels": LABELS}
+
+    def create(self, ctx: Context, name: str, inputs: dict[str, Any], provider: str) -> tuple[str, dict[str, Any]]:
+        volume = ctx.client(provider).volumes.create(
+            name=inputs["name"], driver=inputs.get("driver", "local"), labels=_labels(inputs.get("labels"))
+        )
+        return volume.name, {**inputs, "mountpoint": volume.attrs.get("Mountpoint", "")}
+
+    def exists(self, ctx: Context, record: Record) -> bool:
+        try:
+            ctx.client(record.provider).volumes.get(record.id)
+            return True
+        except docker.errors.NotFound:
+            return False
+
+    def delete(self, ctx: Context, record: Record) -> None:
+        try:
+            ctx.client(record.provider).volumes.get(record.id).remove()
+        except docker.errors.NotFound:
+            pass
+
+
+class Image(Handler):
+    """docker.Image with skipPush: a build on the provider's engine. Delete keeps the image,
+    like the provider does."""
+
+    type = "docker:index/image:Image"
+    schema = {
+        "imageName": str,
+        "skipPush": bool,
+        "buildOnPreview": bool,
+        "build": {"context": str, "dockerfile": str, "args": {"*": str}},
+    }
+
+    def validate(self, name: str, inputs: dict[str, Any]) -> None:
+        super().validate(name, inputs)
+        if not unwrap(inputs).get("skipPush"):
+            raise HarnessError(f"{self.type} {name!r}: pushing images is not implemented (set skipPush)")
+
+    def create(self, ctx: Context, name: str, inputs: dict[str, Any], provider: str) -> tuple[str, dict[str, Any]]:
+        build = inputs["build"]
+        context = (ctx.project_dir / build["context"]).resolve()
+        dockerfile = (ctx.project_dir / build.get("dockerfile", f"{build['context']}/Dockerfile")).resolve()
+        ctx.log(f"building {inputs['imageName']} from {context}")
+        started = time.monotonic()
+        try:
+            image, _ = ctx.client(provider).images.build(
+                path=str(context),
+                dockerfile=str(dockerfile.relative_to(context)),
+                buildargs=build.get("args") or {},
+                tag=inputs["imageName"],
+                rm=True,
+                forcerm=True,
+            )
+        except docker.errors.BuildError as exc:
+            tail = "".join(str(chunk.get("stream", chunk.get("error", ""))) for chunk in exc.build_log)
+            raise HarnessError(f"building {inputs['imageName']} failed: {exc}\n{tail[-3000:]}") from None
+        ctx.log(f"built {inputs['imageName']} in {time.monotonic() - started:.1f}s")
+        return image.id, {**inputs, "repoDigest": "", "baseImageName": inputs["imageName"]}
+
+    def exists(self, ctx: Context, record: Record) -> bool:
+        try:
+            ctx.client(record.provider).images.get(record.inputs["imageName"])
+            return True
+        except docker.errors.ImageNotFound:
+            return False
+
+
+class RemoteImage(Handler):
+    type = "docker:index/remoteImage:RemoteImage"
+    schema = {"name": str, "keepLocally": bool}
+
+    def create(self, ctx: Context, name: str, inputs: dict[str, Any], provider: str) -> tuple[str, dict[str, Any]]:
+        client = ctx.client(provider)
+        try:
+            image = client.images.get(inputs["name"])
+        except docker.errors.ImageNotFound:
+            ctx.log(f"pulling {inputs['name']}")
+            try:
+                image = client.images.pull(inputs["name"])
+            except docker.errors.APIError as exc:
+                raise HarnessError(f"pulling {inputs['name']} failed: {exc}") from None
+        digests = image.attrs.get("RepoDigests") or [""]
+        return image.id, {**inputs, "imageId": image.id, "repoDigest": digests[0]}
+
+    def exists(self, ctx: Context, record: Record) -> bool:
+        try:
+            ctx.client(record.provider).images.get(record.inputs["name"])
+            return True
+        except docker.errors.ImageNotFound:
+            return False
+
+    def delete(self, ctx: Context, record: Record) -> None:
+        if not record.inputs.get("keepLocally"):
+            try:
+                ctx.client(record.provider).images.remove(record.inputs["name"])
+            except docker.errors.ImageNotFound:
+                pass
+
+
+class Container(Handler):
+    type = "docker:index/container:Container"
+    schema = {
+        "name": str,
+        "image": str,
+        "command": [str],
+        "entrypoints": [str],
+        "envs": [str],
+        "restart": str,
+        "labels": LABELS,
+        "mustRun": bool,
+        "networksAdvanced": [{"name": str, "aliases": [str]}],
+        "ports": [{"internal": int, "external": int, "ip": str, "protocol": str}],
+        "volumes": [{"volumeName": str, "hostPath": str, "containerPath": str, "readOnly": bool}],
+        "uploads": [{"file": str, "content": str, "executable": bool}],
+        "healthcheck": {"tests": [str], "interval": str, "timeout": str, "retries": int, "startPeriod": str},
+    }
+
+    def create(self, ctx: Context, name: str, inputs: dict[str, Any], provider: str) -> tuple[str, dict[str, Any]]:
+        api = ctx.client(provider).api
+        binds = []
+        for volume in inputs.get("volumes") or []:
+            source = volume.get("volumeName") or volume.get("hostPath")
+            if not source:
+                raise HarnessError(f"container {name!r}: a volume needs volumeName or hostPath")
+            mode = "ro" if volume.get("readOnly") else "rw"
+            binds.append(f"{source}:{volume['containerPath']}:{mode}")
+        port_bindings = {}
+        exposed = []
+        for port in inputs.get("ports") or []:
+            internal, protocol = int(port["internal"]), port.get("protocol", "tcp")
+            exposed.append((internal, protocol))
+            external = int(port["external"]) if port.get("external") else None
+            port_bindings[f"{internal}/{protocol}"] = (port.get("ip", "0.0.0.0"), external)
+        restart = inputs.get("restart", "no")
+        host_config = api.create_host_config(
+            binds=binds,
+            port_bindings=port_bindings,
+            restart_policy={"Name": restart} if restart != "no" else None,
+        )
+        networks = inputs.get("networksAdvanced") or []
+        networking_config = None
+        if networks:
+            first = networks[0]
+            networking_config = api.create_networking_config(
+                {first["name"]: api.create_endpoint_config(aliases=first.get("aliases"))}
+            )
+        healthcheck = None
+        if inputs.get("healthcheck"):
+            hc = inputs["healthcheck"]
+            healthcheck = {
+                "test": hc["tests"],
+                "interval": _duration_ns(hc.get("interval", "30s")),
+                "timeout": _duration_ns(hc.get("timeout", "30s")),
+                "retries": int(hc.get("retries", 3)),
+                "start_period": _duration_ns(hc.get("startPeriod", "0s")),
+            }
+        created = api.create_container(
+            inputs["image"],
+            command=inputs.get("command"),
+            entrypoint=inputs.get("entrypoints"),
+            name=inputs["name"],
+            environment=inputs.get("envs"),
+            labels=_labels(inputs.get("labels")),
+            ports=exposed,
+            host_config=host_config,
+            networking_config=networking_config,
+            healthcheck=healthcheck,
+        )
+        container_id = created["Id"]
+        for network in networks[1:]:
+            api.connect_container_to_network(container_id, network["name"], aliases=network.get("aliases"))
+        uploads = inputs.get("uploads") or []
+        if uploads:
+            api.put_archive(container_id, "/", _tar(uploads))
+        api.start(container_id)
+        if inputs.get("mustRun", True):
+            time.sleep(0.5)
+            state = api.inspect_container(container_id)["State"]
+            if not state.get("Running"):
+                logs = api.logs(container_id, tail=50).decode(errors="replace")
+                raise HarnessError(f"container {inputs['name']} is not running ({state.get('Status')}):\n{logs}")
+        return container_id, {**inputs, "id": container_id}
+
+    def exists(self, ctx: Context, record: Record) -> bool:
+        try:
+            ctx.client(record.provider).containers.get(record.id)
+            return True
+        except docker.errors.NotFound:
+            return False
+
+    def delete(self, ctx: Context, record: Record) -> None:
+        try:
+            container = ctx.client(record.provider).containers.get(record.id)
+        except docker.errors.NotFound:
+            return
+        container.stop(timeout=10)
+        container.remove(force=True)
+
+
+def _tar(uploads: list[dict[str, Any]]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        made: set[str] = set()
+        for upload in uploads:
+            path = upload["file"].lstrip("/")
+            parts = path.split("/")[:-1]
+            for i in range(1, len(parts) + 1):
+                directory = "/".join(parts[:i])
+                if directory not in made:
+                    info = tarfile.TarInfo(directory)
+                    info.type, info.mode = tarfile.DIRTYPE, 0o755
+                    archive.addfile(info)
+                    made.add(directory)
+            data = upload["content"].encode()
+            info = tarfile.TarInfo(path)
+            info.size = len(data)
+            info.mode = 0o755 if upload.get("executable") else 0o644
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+class Command(Handler):
+    """pulumi-command's local Command: the scripts run for real, on this machine."""
+
+    type = "command:local:Command"
+    schema = {
+        "create": str,
+        "update": str,
+        "delete": str,
+        "environment": {"*": str},
+        "interpreter": [str],
+        "dir": str,
+        "triggers": [object],
+    }
+    needs_provider = False
+
+    def _run(self, ctx: Context, inputs: dict[str, Any], script: str, extra_env: dict[str, str] | None = None) -> dict[str, str]:
+        argv = [*(inputs.get("interpreter") or ["/bin/sh", "-c"]), script]
+        env = {**os.environ, **(inputs.get("environment") or {}), **(extra_env or {})}
+        cwd = ctx.project_dir / inputs["dir"] if inputs.get("dir") else ctx.project_dir
+        result = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise HarnessError(
+                f"command failed with exit code {result.returncode}:\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
+            )
+        return {"stdout": result.stdout.rstrip("\n"), "stderr": result.stderr.rstrip("\n")}
+
+    def create(self, ctx: Context, name: str, inputs: dict[str, Any], provider: str) -> tuple[str, dict[str, Any]]:
+        output = {"stdout": "", "stderr": ""}
+        if inputs.get("create"):
+            output = self._run(ctx, inputs, inputs["create"])
+            ctx.log(f"{name}: {output['stdout'][-500:]}")
+        return f"command-{name}-{secrets.token_hex(4)}", {**inputs, **output}
+
+    def update(self, ctx: Context, record: Record, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        script = inputs.get("update") or inputs.get("create")
+        output = self._run(ctx, inputs, script) if script else {"stdout": "", "stderr": ""}
+        return record.id, {**inputs, **output}
+
+    def delete(self, ctx: Context, record: Record) -> None:
+        if record.inputs.get("delete"):
+            output = self._run(
+                ctx,
+                record.inputs,
+                record.inputs["delete"],
+                {
+                    "PULUMI_COMMAND_STDOUT": record.outputs.get("stdout", ""),
+                    "PULUMI_COMMAND_STDERR": record.outputs.get("stderr", ""),
+                },
+            )
+            ctx.log(f"{record.name} (delete): {output['stdout'][-500:]}")
+
+
+class RandomPassword(Handler):
+    type = "random:index/randomPassword:RandomPassword"
+    schema = {"length": int, "special": bool, "upper": bool, "lower": bool, "numeric": bool}
+    needs_provider = False
+
+    def create(self, ctx: Context, name: str, inputs: dict[str, Any], provider: str) -> tuple[str, dict[str, Any]]:
+        alphabet = ""
+        if inputs.get("lower", True):
+            alphabet += string.ascii_lowercase
+        if inputs.get("upper", True):
+            alphabet += string.ascii_uppercase
+        if inputs.get("numeric", True):
+            alphabet += string.digits
+        if inputs.get("special", True):
+            alphabet += "!@#$%&*()-_=+[]{}<>:?"
+        result = "".join(secrets.choice(alphabet) for _ in range(int(inputs["length"])))
+        return "none", {**inputs, "result": result}
+
+
+HANDLERS: dict[str, Handler] = {
+    h.type: h
+    for h in (
+        DockerProvider(),
+        Network(),
+        Volume(),
+        Image(),
+        RemoteImage(),
+        Container(),
+        Command(),
+        RandomPassword(),
+    )
+}
+
+
+def handler_for(type_: str) -> Handler:
+    try:
+        return HANDLERS[type_]
+    except KeyError:
+        raise HarnessError(
+            f"resource type {type_} is not implemented by the harness "
+            f"(implemented: {', '.join(sorted(HANDLERS))})"
+        ) from None

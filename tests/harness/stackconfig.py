@@ -1,0 +1,66 @@
+"""Reads a `Pulumi.<stack>.yaml` the way the Pulumi CLI hands it to the program."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .values import HarnessError
+
+
+def _has_secure(value: Any) -> bool:
+    if isinstance(value, dict):
+        return "secure" in value and len(value) == 1 or any(_has_secure(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_secure(v) for v in value)
+    return False
+
+
+def _set_path(config: dict[str, Any], namespace: str, path: str, value: Any) -> str:
+    """Set `auth.password` like `pulumi config set --path`; returns the top-level key."""
+    top, *rest = path.split(".")
+    key = top if ":" in top else f"{namespace}:{top}"
+    if not rest:
+        config[key] = value
+        return key
+    node = config.setdefault(key, {})
+    if not isinstance(node, dict):
+        raise HarnessError(f"config {key} is not an object; cannot set {path}")
+    for part in rest[:-1]:
+        node = node.setdefault(part, {})
+    node[rest[-1]] = value
+    return key
+
+
+def load(
+    config_file: Path | None,
+    namespace: str,
+    *,
+    secrets: list[str] = [],
+    settings: list[str] = [],
+) -> tuple[dict[str, str], list[str]]:
+    """Config as the language host passes it: key -> string (JSON for non-strings), and the
+    list of keys that hold secrets. `secrets`/`settings` are PATH=VALUE pairs, applied like
+    `pulumi config set [--secret] --path PATH VALUE`."""
+    config: dict[str, Any] = {}
+    if config_file is not None:
+        document = yaml.safe_load(config_file.read_text()) or {}
+        config = dict(document.get("config") or {})
+    for key, value in config.items():
+        if _has_secure(value):
+            raise HarnessError(
+                f"{config_file}: {key} holds an encrypted value the harness cannot decrypt; "
+                "pass it with --secret PATH=VALUE instead"
+            )
+    secret_keys: set[str] = set()
+    for item in settings:
+        path, _, text = item.partition("=")
+        _set_path(config, namespace, path, yaml.safe_load(text))
+    for item in secrets:
+        path, _, text = item.partition("=")
+        secret_keys.add(_set_path(config, namespace, path, text))
+    serialized = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+    return serialized, sorted(secret_keys)
