@@ -56,6 +56,13 @@ build_image() {
   docker build -q -t "$tag" -f "$here/tests/images/$dockerfile" "$here/tests/images" >/dev/null
 }
 
+# Extra CA certificates the image builds must trust (a TLS-intercepting egress proxy here);
+# passed to the test stacks as images.caCertificatesFile, the same option real sites use.
+gather_extra_cas() {
+  mkdir -p "$here/.cache"
+  cat /usr/local/share/ca-certificates/*.crt >"$here/.cache/extra-ca.pem" 2>/dev/null || : >"$here/.cache/extra-ca.pem"
+}
+
 make_venv() {
   if [ ! -x "$venv/bin/python" ]; then
     log "creating virtualenv $venv"
@@ -76,5 +83,6 @@ start_docker
 build_debian_base
 build_image local/python:3.11-bookworm python.Dockerfile
 build_image local/configurable-http-proxy:bookworm chp.Dockerfile
+gather_extra_cas
 make_venv
 log "ready"

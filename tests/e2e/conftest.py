@@ -1,0 +1,177 @@
+"""Fixtures for the end-to-end tests: a real Docker engine, real stacks, real JupyterHub."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+import requests
+import yaml
+
+from tests.deployers import (
+    AutomationDeployer,
+    Deployer,
+    HarnessDeployer,
+    StackSpec,
+    extra_ca_file,
+    pulumi_cli_available,
+)
+
+# Local stand-ins for the upstream images, built by scripts/test-env.sh (nothing can be pulled
+# here). They enter the program through the same options a site without internet access uses.
+TEST_IMAGES = {
+    "base": "local/python:3.11-bookworm",
+    "proxy": "local/configurable-http-proxy:bookworm",
+}
+USER_PASSWORD = "workshop-" + secrets.token_hex(6)
+ADMIN_PASSWORD = "admin-" + secrets.token_hex(16)
+
+
+@pytest.fixture(scope="session")
+def engine() -> docker.DockerClient:
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means the same thing here
+        pytest.fail(f"no Docker engine reachable ({exc}); run scripts/test-env.sh first")
+    for image in TEST_IMAGES.values():
+        try:
+            client.images.get(image)
+        except docker.errors.ImageNotFound:
+            pytest.fail(f"base image {image} is missing; run scripts/test-env.sh first")
+    return client
+
+
+@pytest.fixture(scope="session", params=["harness", "automation"])
+def deployer(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Deployer:
+    if request.param == "automation":
+        if not pulumi_cli_available():
+            pytest.skip("pulumi CLI not on PATH: the Automation API variant cannot run here (the harness variant covers the scenario)")
+        return AutomationDeployer(tmp_path_factory.mktemp("pulumi-backend"))
+    return HarnessDeployer(tmp_path_factory.mktemp("harness-state"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Deployment:
+    spec: StackSpec
+    deployer: Deployer
+    outputs: dict[str, Any]
+    destroyed: bool = False
+
+    @property
+    def url(self) -> str:
+        return str(self.outputs["url"])
+
+    @property
+    def prefix(self) -> str:
+        return f"jhub-{self.spec.name}"
+
+    def up(self) -> dict[str, Any]:
+        self.outputs = self.deployer.up(self.spec)
+        return self.outputs
+
+    def destroy(self) -> None:
+        self.deployer.destroy(self.spec)
+        self.destroyed = True
+
+
+StackFactory = Callable[..., Deployment]
+
+
+@pytest.fixture(scope="session")
+def make_stack(
+    engine: docker.DockerClient, deployer: Deployer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[StackFactory]:
+    """Deploys a stack with the given auth (and extra config); destroys it at the end."""
+    made: list[Deployment] = []
+    config_dir = tmp_path_factory.mktemp("stacks")
+
+    def make(
+        auth: dict[str, Any],
+        *,
+        secret_config: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+        name: str | None = None,
+    ) -> Deployment:
+        stack = name or f"t{len(made)}{secrets.token_hex(3)}"
+        images: dict[str, Any] = dict(TEST_IMAGES)
+        ca = extra_ca_file()
+        if ca is not None:
+            images["caCertificatesFile"] = str(ca)
+        config = {
+            "jupyterhub-docker:auth": auth,
+            "jupyterhub-docker:images": images,
+            "jupyterhub-docker:publish": {"address": "127.0.0.1", "port": free_port()},
+            "jupyterhub-docker:spawner": {"memLimit": "1G", "startTimeout": 90},
+        }
+        for key, value in (extra or {}).items():
+            config[f"jupyterhub-docker:{key}"] = value
+        config_file = Path(config_dir) / f"Pulumi.{stack}.yaml"
+        config_file.write_text(yaml.safe_dump({"config": config}))
+        spec = StackSpec(name=stack, config_file=config_file, secrets=secret_config or {})
+        deployment = Deployment(spec=spec, deployer=deployer, outputs={})
+        made.append(deployment)
+        deployment.up()
+        return deployment
+
+    yield make
+    errors = []
+    for deployment in reversed(made):
+        if not deployment.destroyed:
+            try:
+                deployment.destroy()
+            except Exception as exc:  # noqa: BLE001 - report every failed teardown
+                errors.append(str(exc))
+    if errors:
+        pytest.fail("destroy at teardown failed:\n" + "\n".join(errors))
+
+
+@pytest.fixture(scope="session")
+def workshop(make_stack: StackFactory) -> Deployment:
+    """A workshop stack: one shared password, one admin with the admin password."""
+    return make_stack(
+        {"type": "shared-password", "admins": ["teacher"], "allowAll": True},
+        secret_config={"auth.password": USER_PASSWORD, "auth.adminPassword": ADMIN_PASSWORD},
+    )
+
+
+@pytest.fixture(scope="session")
+def native(make_stack: StackFactory) -> Deployment:
+    """A small team's stack: people sign up, the admin approves them."""
+    return make_stack({"type": "native", "admins": ["boss"], "allowAll": True})
+
+
+def stack_objects(engine: docker.DockerClient, stack: str) -> dict[str, list[str]]:
+    """Everything on the engine that carries the stack's label or name."""
+    label = f"label=org.jupyterhub-docker.stack={stack}"
+    prefix = f"jhub-{stack}-"
+    return {
+        "containers": sorted(
+            {c.name for c in engine.containers.list(all=True, filters={"label": label.removeprefix("label=")})}
+            | {c.name for c in engine.containers.list(all=True) if c.name.startswith(prefix)}
+        ),
+        "volumes": sorted(
+            {v.name for v in engine.volumes.list(filters={"label": label.removeprefix("label=")})}
+            | {v.name for v in engine.volumes.list() if v.name.startswith(prefix)}
+        ),
+        "networks": sorted(n.name for n in engine.networks.list() if n.name.startswith(prefix)),
+    }
+
+
+def hub_up(url: str) -> bool:
+    try:
+        return requests.get(url + "hub/health", timeout=5).status_code == 200
+    except requests.RequestException:
+        return False

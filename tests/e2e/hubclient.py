@@ -1,0 +1,150 @@
+"""A person in front of a JupyterHub, as an HTTP client: login form, spawn, files, REST API."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+
+class HubError(AssertionError):
+    pass
+
+
+class HubUser:
+    """One browser: a cookie jar, and the hub's xsrf token as the pages hand it out."""
+
+    def __init__(self, base_url: str, name: str) -> None:
+        self.base_url = base_url.rstrip("/") + "/"
+        self.name = name
+        self.session = requests.Session()
+
+    def url(self, path: str) -> str:
+        return self.base_url + path.lstrip("/")
+
+    def _xsrf(self) -> str:
+        token = self.session.cookies.get("_xsrf", path="/hub/") or self.session.cookies.get("_xsrf")
+        if not token:
+            raise HubError("no _xsrf cookie: load a hub page first")
+        return token
+
+    # --- pages a person visits ---------------------------------------------------------
+    def login_page(self) -> requests.Response:
+        response = self.session.get(self.url("hub/login"), timeout=30)
+        response.raise_for_status()
+        return response
+
+    def login(self, password: str, username: str | None = None) -> requests.Response:
+        """Fill in and submit the login form, hidden xsrf field included."""
+        page = self.login_page()
+        match = re.search(r'name="_xsrf"\s+value="([^"]+)"', page.text)
+        if not match:
+            raise HubError("login form has no _xsrf field")
+        return self.session.post(
+            self.url("hub/login"),
+            data={"username": username or self.name, "password": password, "_xsrf": match.group(1)},
+            timeout=30,
+        )
+
+    def logged_in(self) -> bool:
+        response = self.session.get(self.url("hub/api/user"), timeout=30)
+        return response.status_code == 200 and response.json().get("name") == self.name
+
+    def signup(self, password: str) -> requests.Response:
+        """NativeAuthenticator's sign-up form."""
+        page = self.session.get(self.url("hub/signup"), timeout=30)
+        page.raise_for_status()
+        match = re.search(r'name="_xsrf"\s+value="([^"]+)"', page.text)
+        data = {"username": self.name, "signup_password": password, "signup_password_confirmation": password}
+        if match:
+            data["_xsrf"] = match.group(1)
+        return self.session.post(self.url("hub/signup"), data=data, timeout=30)
+
+    # --- the hub's REST API, with the browser's cookie --------------------------------------
+    def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        if method.upper() != "GET":
+            headers["X-XSRFToken"] = self._xsrf()
+        return self.session.request(method, self.url("hub/api/" + path.lstrip("/")), headers=headers, timeout=60, **kwargs)
+
+    def start_server(self, timeout: float = 120) -> dict[str, Any]:
+        """Press "Start My Server", wait until the hub reports it ready, and open it.
+
+        Opening it, as the browser's redirect to /user/<name>/lab does, runs the OAuth
+        handshake that gives the browser its cookie for the server: the server's API answers
+        403, not a redirect, to a request without one.
+        """
+        response = self.session.get(self.url(f"hub/spawn/{quote(self.name)}"), timeout=60)
+        if response.status_code >= 400:
+            raise HubError(f"spawn page: HTTP {response.status_code}: {response.text[:500]}")
+        server = self.wait_ready(timeout)
+        opened = self.server_get("lab")
+        if opened.status_code != 200:
+            raise HubError(f"opening the server: HTTP {opened.status_code} at {opened.url}")
+        return server
+
+    def wait_ready(self, timeout: float = 120) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        model: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            model = self.api("GET", f"users/{quote(self.name)}").json()
+            server = (model.get("servers") or {}).get("")
+            if server and server.get("ready"):
+                return server
+            time.sleep(0.5)
+        raise HubError(f"server of {self.name} not ready after {timeout}s: {model}")
+
+    def stop_server(self, timeout: float = 60) -> None:
+        response = self.api("DELETE", f"users/{quote(self.name)}/server")
+        if response.status_code not in (202, 204):
+            raise HubError(f"stop server: HTTP {response.status_code}: {response.text[:300]}")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            model = self.api("GET", f"users/{quote(self.name)}").json()
+            if not model.get("servers"):
+                return
+            time.sleep(0.5)
+        raise HubError(f"server of {self.name} still running after {timeout}s")
+
+    # --- the user's own server, through the proxy --------------------------------------------
+    def server_url(self, path: str = "") -> str:
+        return self.url(f"user/{quote(self.name)}/{path.lstrip('/')}")
+
+    def server_get(self, path: str) -> requests.Response:
+        """GET on the user's server; the first call follows the OAuth dance with the hub."""
+        return self.session.get(self.server_url(path), timeout=30)
+
+    def _server_xsrf(self) -> str:
+        token = self.session.cookies.get("_xsrf", path=f"/user/{quote(self.name)}/")
+        if not token:
+            self.server_get("lab")  # the server sets its own _xsrf cookie on a page load
+            token = self.session.cookies.get("_xsrf", path=f"/user/{quote(self.name)}/")
+        if not token:
+            raise HubError("the user's server set no _xsrf cookie")
+        return token
+
+    def put_notebook(self, path: str, source: str) -> requests.Response:
+        notebook = {
+            "type": "notebook",
+            "format": "json",
+            "content": {
+                "nbformat": 4,
+                "nbformat_minor": 5,
+                "metadata": {},
+                "cells": [
+                    {"cell_type": "code", "id": "c1", "metadata": {}, "source": source, "outputs": [], "execution_count": None}
+                ],
+            },
+        }
+        return self.session.put(
+            self.server_url(f"api/contents/{path}"),
+            json=notebook,
+            headers={"X-XSRFToken": self._server_xsrf()},
+            timeout=30,
+        )
+
+    def get_contents(self, path: str) -> requests.Response:
+        return self.server_get(f"api/contents/{path}")
