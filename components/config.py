@@ -12,7 +12,7 @@ import ipaddress
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -40,9 +40,7 @@ class ConfigError(ValueError):
 
 class _Model(BaseModel):
     # camelCase keys in the YAML, snake_case in Python; unknown keys are errors, not ignored.
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
-    )
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
 
 
 def _username(name: str) -> str:
@@ -56,6 +54,16 @@ def _username(name: str) -> str:
 
 
 Username = Annotated[str, AfterValidator(_username)]
+
+
+def _min_length(minimum: int) -> AfterValidator:
+    def check(value: SecretStr) -> SecretStr:
+        length = len(value.get_secret_value())
+        if length < minimum:
+            raise ValueError(f"must be at least {minimum} characters long, got {length} characters")
+        return value
+
+    return AfterValidator(check)
 
 
 class _AuthCommon(_Model):
@@ -78,8 +86,9 @@ class SharedPasswordAuth(_AuthCommon):
     """JupyterHub's SharedPasswordAuthenticator: one password for a workshop."""
 
     type: Literal["shared-password"]
-    password: SecretStr = Field(min_length=8)
-    admin_password: SecretStr | None = Field(default=None, min_length=32)
+    # The limits JupyterHub's SharedPasswordAuthenticator enforces, checked here at preview.
+    password: Annotated[SecretStr, _min_length(8)]
+    admin_password: Annotated[SecretStr, _min_length(32)] | None = None
 
     @model_validator(mode="after")
     def _admins_need_admin_password(self) -> SharedPasswordAuth:
@@ -104,7 +113,7 @@ class NativeAuth(_AuthCommon):
     minimum_password_length: int = Field(default=8, ge=1, le=128)
 
 
-AuthConfig = Annotated[Union[SharedPasswordAuth, NativeAuth], Field(discriminator="type")]
+AuthConfig = Annotated[SharedPasswordAuth | NativeAuth, Field(discriminator="type")]
 
 
 class TlsConfig(_Model):
@@ -126,7 +135,7 @@ class PublishConfig(_Model):
         try:
             ipaddress.ip_address(value)
         except ValueError:
-            raise ValueError(f"must be an IP address such as 127.0.0.1 or 0.0.0.0, got {value!r}")
+            raise ValueError(f"must be an IP address such as 127.0.0.1 or 0.0.0.0, got {value!r}") from None
         return value
 
     @property
@@ -204,18 +213,13 @@ class StackConfig(_Model):
     def _local_socket(cls, value: str) -> str:
         if not value.startswith("unix:///"):
             raise ValueError(
-                "only the local socket (unix:///path/to/docker.sock) is supported so far, "
-                f"got {value!r}"
+                f"only the local socket (unix:///path/to/docker.sock) is supported so far, got {value!r}"
             )
         return value
 
     @model_validator(mode="after")
     def _no_public_plain_http(self) -> StackConfig:
-        if (
-            self.tls.mode == "none"
-            and not self.publish.is_loopback
-            and not self.tls.behind_tls_terminator
-        ):
+        if self.tls.mode == "none" and not self.publish.is_loopback and not self.tls.behind_tls_terminator:
             raise ValueError(
                 f"publish.address {self.publish.address} is not loopback and tls.mode is none: "
                 "logins would cross the network in plain text. Publish on 127.0.0.1, or set "

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import pulumi
 import pulumi_random as random
 
 from .config import StackConfig
+from .docker_inputs import as_secret
 from .host import DockerHost
 from .hub import Hub
 from .images import BuildSpec, BuiltImage, NotebookImage, common_build_args, hub_jupyterhub_version
@@ -35,9 +35,7 @@ class JupyterHubDeployment(pulumi.ComponentResource):
     network: pulumi.Output[str]
     data_volume: pulumi.Output[str]
 
-    def __init__(
-        self, name: str, args: DeploymentArgs, opts: Optional[pulumi.ResourceOptions] = None
-    ) -> None:
+    def __init__(self, name: str, args: DeploymentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("jupyterhub-docker:index:JupyterHubDeployment", name, None, opts)
         config, names = args.config, args.names
         child = pulumi.ResourceOptions(parent=self)
@@ -62,21 +60,21 @@ class JupyterHubDeployment(pulumi.ComponentResource):
             )
         )
 
+        hub_spec = BuildSpec(
+            repository=names.hub_image,
+            project_dir=args.project_dir,
+            context="hub",
+            build_args=build_args,
+        )
+        hub_spec.checked_context("hub")
+        if notebook_spec is not None:
+            notebook_spec.checked_context("notebook.build")
+
         host = DockerHost(f"{name}-host", config.docker_host, child)
         network = StackNetwork(f"{name}-network", host, names, child)
         data = DataVolume(f"{name}-data", host, names, config.keep_data, child)
 
-        hub_image = BuiltImage(
-            f"{name}-hub-image",
-            host,
-            BuildSpec(
-                repository=names.hub_image,
-                project_dir=args.project_dir,
-                context="hub",
-                build_args=build_args,
-            ),
-            child,
-        )
+        hub_image = BuiltImage(f"{name}-hub-image", host, hub_spec, child)
         notebook = NotebookImage(
             f"{name}-notebook-image",
             host,
@@ -87,10 +85,8 @@ class JupyterHubDeployment(pulumi.ComponentResource):
         )
 
         # The proxy's API token: generated once, kept encrypted in the state.
-        token = random.RandomPassword(
-            f"{name}-proxy-token", length=48, special=False, opts=child
-        )
-        proxy_token = pulumi.Output.secret(token.result)
+        token = random.RandomPassword(f"{name}-proxy-token", length=48, special=False, opts=child)
+        proxy_token = as_secret(token.result)
         proxy = Proxy(
             f"{name}-proxy",
             host,
@@ -114,14 +110,12 @@ class JupyterHubDeployment(pulumi.ComponentResource):
 
         settings_json = pulumi.Output.all(notebook.ref, proxy.api_url).apply(
             lambda refs: json.dumps(
-                render_settings(
-                    config, names, notebook_image=refs[0], proxy_api_url=refs[1]
-                ),
+                render_settings(config, names, notebook_image=refs[0], proxy_api_url=refs[1]),
                 indent=2,
                 sort_keys=True,
             )
         )
-        secrets_json = pulumi.Output.secret(
+        secrets_json = as_secret(
             proxy_token.apply(lambda t: json.dumps(hub_secrets(config, t), sort_keys=True))
         )
         hub = Hub(
@@ -149,6 +143,4 @@ class JupyterHubDeployment(pulumi.ComponentResource):
         self.admins = sorted(config.auth.admins)
         self.network = network.name
         self.data_volume = data.name
-        self.register_outputs(
-            {"url": self.url, "network": self.network, "dataVolume": self.data_volume}
-        )
+        self.register_outputs({"url": self.url, "network": self.network, "dataVolume": self.data_volume})

@@ -6,8 +6,6 @@ instead of silently landing on whatever DOCKER_HOST happens to point at.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pulumi
 import pulumi_docker as docker
 
@@ -15,9 +13,7 @@ import pulumi_docker as docker
 class DockerHost(pulumi.ComponentResource):
     provider: docker.Provider
 
-    def __init__(
-        self, name: str, host: str, opts: Optional[pulumi.ResourceOptions] = None
-    ) -> None:
+    def __init__(self, name: str, host: str, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("jupyterhub-docker:index:DockerHost", name, None, opts)
         self.host = host
         self.provider = docker.Provider(
@@ -31,7 +27,7 @@ class DockerHost(pulumi.ComponentResource):
         *,
         retain_on_delete: bool = False,
         delete_before_replace: bool = False,
-        depends_on: Optional[list[pulumi.Resource]] = None,
+        depends_on: list[pulumi.Resource] | None = None,
     ) -> pulumi.ResourceOptions:
         """Options for a Docker resource: on this host, under `parent`."""
         return pulumi.ResourceOptions(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pulumi
 import pulumi_docker as docker
 
@@ -19,8 +17,7 @@ SECRETS_FILE = "/run/jhub/secrets.json"
 DATA_DIR = "/srv/jupyterhub/data"
 
 _HEALTHCHECK = (
-    "import urllib.request; "
-    f"urllib.request.urlopen('http://127.0.0.1:{HUB_PORT}/hub/health', timeout=4)"
+    f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{HUB_PORT}/hub/health', timeout=4)"
 )
 
 
@@ -39,7 +36,7 @@ class Hub(pulumi.ComponentResource):
         settings_json: pulumi.Input[str],
         secrets_json: pulumi.Output[str],
         depends_on: list[pulumi.Resource],
-        opts: Optional[pulumi.ResourceOptions] = None,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("jupyterhub-docker:index:Hub", name, None, opts)
         socket = socket_path(host.host)
@@ -65,7 +62,7 @@ class Hub(pulumi.ComponentResource):
                 retries=3,
                 start_period="30s",
             ),
-            labels=label_inputs({**names.labels, LABEL_ROLE: "hub"}),
+            labels=label_inputs(docker.ContainerLabelArgs, {**names.labels, LABEL_ROLE: "hub"}),
             opts=host.child_opts(self, delete_before_replace=True, depends_on=depends_on),
         )
         self.container_id = container.id

@@ -12,7 +12,6 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 import pulumi
 import pulumi_command as command
@@ -26,9 +25,7 @@ from .scripts import PYTHON, script
 def context_hash(context: Path, dockerfile: str, build_args: dict[str, str]) -> str:
     """A stable digest of everything that goes into a build."""
     digest = hashlib.sha256()
-    files = sorted(
-        p for p in context.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-    )
+    files = sorted(p for p in context.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     for path in files:
         digest.update(path.relative_to(context).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
@@ -70,6 +67,15 @@ class BuildSpec:
     dockerfile: str = "Dockerfile"
     build_args: dict[str, str] = field(default_factory=dict)
 
+    def checked_context(self, key: str) -> Path:
+        """The context directory, after checking it and its Dockerfile exist."""
+        context = resolve_path(self.project_dir, self.context, f"{key}.context")
+        if not (context / self.dockerfile).is_file():
+            raise ConfigError(
+                f"invalid stack config:\n  {key}.dockerfile: no {self.dockerfile!r} in {context}"
+            )
+        return context
+
 
 class BuiltImage(pulumi.ComponentResource):
     """An image built on the Docker host from a context directory, tagged by content."""
@@ -81,16 +87,10 @@ class BuiltImage(pulumi.ComponentResource):
         name: str,
         host: DockerHost,
         spec: BuildSpec,
-        opts: Optional[pulumi.ResourceOptions] = None,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("jupyterhub-docker:index:BuiltImage", name, None, opts)
-        context = resolve_path(spec.project_dir, spec.context, f"{name}: build context")
-        dockerfile = context / spec.dockerfile
-        if not dockerfile.is_file():
-            raise ConfigError(
-                f"invalid stack config:\n  {name}: no Dockerfile at {dockerfile}"
-            )
-        tag = context_hash(context, spec.dockerfile, spec.build_args)
+        tag = context_hash(spec.checked_context(name), spec.dockerfile, spec.build_args)
         image = docker.Image(
             f"{name}-image",
             image_name=f"{spec.repository}:{tag}",
@@ -116,10 +116,10 @@ class NotebookImage(pulumi.ComponentResource):
         name: str,
         host: DockerHost,
         *,
-        pull: Optional[str],
-        build: Optional[BuildSpec],
+        pull: str | None,
+        build: BuildSpec | None,
         hub_version: str,
-        opts: Optional[pulumi.ResourceOptions] = None,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("jupyterhub-docker:index:NotebookImage", name, None, opts)
         if build is not None:

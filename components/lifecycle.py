@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 import pulumi
 import pulumi_command as command
@@ -30,7 +29,7 @@ class UserServers(pulumi.ComponentResource):
         network: pulumi.Input[str],
         keep_data: bool,
         depends_on: list[pulumi.Resource],
-        opts: Optional[pulumi.ResourceOptions] = None,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("jupyterhub-docker:index:UserServers", name, None, opts)
         self.cleanup = command.local.Command(
@@ -59,7 +58,7 @@ class Readiness(pulumi.ComponentResource):
         *,
         health_url: str,
         triggers: list[pulumi.Input[str]],
-        opts: Optional[pulumi.ResourceOptions] = None,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("jupyterhub-docker:index:Readiness", name, None, opts)
         check = command.local.Command(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pulumi
 import pulumi_docker as docker
 
@@ -18,14 +16,14 @@ class StackNetwork(pulumi.ComponentResource):
         name: str,
         host: DockerHost,
         names: StackNames,
-        opts: Optional[pulumi.ResourceOptions] = None,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("jupyterhub-docker:index:StackNetwork", name, None, opts)
         network = docker.Network(
             f"{name}-network",
             name=names.network,
             driver="bridge",
-            labels=label_inputs(names.labels),
+            labels=label_inputs(docker.NetworkLabelArgs, names.labels),
             opts=host.child_opts(self),
         )
         self.name: pulumi.Output[str] = network.name

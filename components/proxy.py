@@ -7,8 +7,6 @@ cut users' connections to their servers.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pulumi
 import pulumi_docker as docker
 
@@ -40,7 +38,7 @@ class Proxy(pulumi.ComponentResource):
         network: pulumi.Input[str],
         publish: PublishConfig,
         auth_token: pulumi.Output[str],
-        opts: Optional[pulumi.ResourceOptions] = None,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("jupyterhub-docker:index:Proxy", name, None, opts)
         pulled = docker.RemoteImage(
@@ -62,13 +60,9 @@ class Proxy(pulumi.ComponentResource):
             ],
             uploads=[docker.ContainerUploadArgs(file=TOKEN_FILE, content=auth_token)],
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network)],
-            ports=[
-                docker.ContainerPortArgs(
-                    internal=PUBLIC_PORT, external=publish.port, ip=publish.address
-                )
-            ],
+            ports=[docker.ContainerPortArgs(internal=PUBLIC_PORT, external=publish.port, ip=publish.address)],
             restart="unless-stopped",
-            labels=label_inputs({**names.labels, LABEL_ROLE: "proxy"}),
+            labels=label_inputs(docker.ContainerLabelArgs, {**names.labels, LABEL_ROLE: "proxy"}),
             # The container name is fixed, so a replacement must remove the old one first.
             opts=host.child_opts(self, delete_before_replace=True),
         )

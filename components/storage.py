@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pulumi
 import pulumi_docker as docker
 
@@ -19,7 +17,7 @@ class DataVolume(pulumi.ComponentResource):
         host: DockerHost,
         names: StackNames,
         keep_data: bool,
-        opts: Optional[pulumi.ResourceOptions] = None,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("jupyterhub-docker:index:DataVolume", name, None, opts)
         # A stack that keeps its data leaves the volume on the host when it is destroyed
@@ -27,7 +25,7 @@ class DataVolume(pulumi.ComponentResource):
         volume = docker.Volume(
             f"{name}-volume",
             name=names.data_volume,
-            labels=label_inputs({**names.labels, LABEL_ROLE: "hub-data"}),
+            labels=label_inputs(docker.VolumeLabelArgs, {**names.labels, LABEL_ROLE: "hub-data"}),
             opts=host.child_opts(self, retain_on_delete=keep_data),
         )
         self.name: pulumi.Output[str] = volume.name

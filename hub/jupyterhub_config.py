@@ -17,7 +17,7 @@ DATA_DIR = Path("/srv/jupyterhub/data")
 settings = json.loads(SETTINGS_FILE.read_text())
 secrets = json.loads(SECRETS_FILE.read_text())
 
-c = get_config()  # type: ignore[name-defined]  # noqa: F821 - injected by JupyterHub
+c = get_config()  # type: ignore[name-defined]
 
 # --- hub and proxy -------------------------------------------------------------------------
 # The proxy runs in its own container so user traffic keeps flowing while the hub restarts;

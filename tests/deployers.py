@@ -112,9 +112,13 @@ class AutomationDeployer:
         }
         stack.set_all_config(values)
         for path, value in spec.settings.items():
-            stack.set_config(f"jupyterhub-docker:{path}", auto.ConfigValue(value=json.dumps(value)), path=True)
+            stack.set_config(
+                f"jupyterhub-docker:{path}", auto.ConfigValue(value=json.dumps(value)), path=True
+            )
         for path, value in spec.secrets.items():
-            stack.set_config(f"jupyterhub-docker:{path}", auto.ConfigValue(value=value, secret=True), path=True)
+            stack.set_config(
+                f"jupyterhub-docker:{path}", auto.ConfigValue(value=value, secret=True), path=True
+            )
         result = stack.up(on_output=lambda line: None)
         return {key: out.value for key, out in result.outputs.items()}
 

@@ -19,7 +19,7 @@ def docker(*args: str) -> list[str]:
 
 
 def selector(role: str) -> list[str]:
-    filters = json.loads(os.environ["JHUB_LABEL_FILTERS"]) + [f"label={os.environ['JHUB_ROLE_LABEL']}={role}"]
+    filters = [*json.loads(os.environ["JHUB_LABEL_FILTERS"]), f"label={os.environ['JHUB_ROLE_LABEL']}={role}"]
     return [arg for f in filters for arg in ("--filter", f)]
 
 

@@ -38,7 +38,7 @@ def engine() -> docker.DockerClient:
     try:
         client = docker.from_env()
         client.ping()
-    except Exception as exc:  # noqa: BLE001 - any failure means the same thing here
+    except Exception as exc:
         pytest.fail(f"no Docker engine reachable ({exc}); run scripts/test-env.sh first")
     for image in TEST_IMAGES.values():
         try:
@@ -52,7 +52,10 @@ def engine() -> docker.DockerClient:
 def deployer(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Deployer:
     if request.param == "automation":
         if not pulumi_cli_available():
-            pytest.skip("pulumi CLI not on PATH: the Automation API variant cannot run here (the harness variant covers the scenario)")
+            pytest.skip(
+                "pulumi CLI not on PATH: the Automation API variant cannot run here "
+                "(the harness variant covers the scenario)"
+            )
         return AutomationDeployer(tmp_path_factory.mktemp("pulumi-backend"))
     return HarnessDeployer(tmp_path_factory.mktemp("harness-state"))
 
@@ -132,7 +135,7 @@ def make_stack(
         if not deployment.destroyed:
             try:
                 deployment.destroy()
-            except Exception as exc:  # noqa: BLE001 - report every failed teardown
+            except Exception as exc:
                 errors.append(str(exc))
     if errors:
         pytest.fail("destroy at teardown failed:\n" + "\n".join(errors))
@@ -159,7 +162,10 @@ def stack_objects(engine: docker.DockerClient, stack: str) -> dict[str, list[str
     prefix = f"jhub-{stack}-"
     return {
         "containers": sorted(
-            {c.name for c in engine.containers.list(all=True, filters={"label": label.removeprefix("label=")})}
+            {
+                c.name
+                for c in engine.containers.list(all=True, filters={"label": label.removeprefix("label=")})
+            }
             | {c.name for c in engine.containers.list(all=True) if c.name.startswith(prefix)}
         ),
         "volumes": sorted(

@@ -68,7 +68,9 @@ class HubUser:
         headers = kwargs.pop("headers", {})
         if method.upper() != "GET":
             headers["X-XSRFToken"] = self._xsrf()
-        return self.session.request(method, self.url("hub/api/" + path.lstrip("/")), headers=headers, timeout=60, **kwargs)
+        return self.session.request(
+            method, self.url("hub/api/" + path.lstrip("/")), headers=headers, timeout=60, **kwargs
+        )
 
     def start_server(self, timeout: float = 120) -> dict[str, Any]:
         """Press "Start My Server", wait until the hub reports it ready, and open it.
@@ -91,8 +93,8 @@ class HubUser:
         model: dict[str, Any] = {}
         while time.monotonic() < deadline:
             model = self.api("GET", f"users/{quote(self.name)}").json()
-            server = (model.get("servers") or {}).get("")
-            if server and server.get("ready"):
+            server: dict[str, Any] = (model.get("servers") or {}).get("") or {}
+            if server.get("ready"):
                 return server
             time.sleep(0.5)
         raise HubError(f"server of {self.name} not ready after {timeout}s: {model}")
@@ -135,7 +137,14 @@ class HubUser:
                 "nbformat_minor": 5,
                 "metadata": {},
                 "cells": [
-                    {"cell_type": "code", "id": "c1", "metadata": {}, "source": source, "outputs": [], "execution_count": None}
+                    {
+                        "cell_type": "code",
+                        "id": "c1",
+                        "metadata": {},
+                        "source": source,
+                        "outputs": [],
+                        "execution_count": None,
+                    }
                 ],
             },
         }

@@ -24,7 +24,10 @@ def test_a_new_user_logs_in_only_after_the_admin_approves(native: Deployment) ->
     # Carol is listed as pending on the admin's authorization page; a non-admin cannot see it.
     page = boss.session.get(boss.url("hub/authorize"), timeout=30)
     assert page.status_code == 200 and "carol" in page.text
-    assert carol.session.get(carol.url("hub/authorize"), timeout=30).status_code in (302, 403) or not carol.logged_in()
+    assert (
+        carol.session.get(carol.url("hub/authorize"), timeout=30).status_code in (302, 403)
+        or not carol.logged_in()
+    )
 
     approve = boss.session.get(boss.url("hub/authorize/carol"), timeout=30)
     assert approve.status_code == 200

@@ -27,9 +27,13 @@ def test_two_stacks_run_side_by_side_without_colliding(
 def test_applying_the_same_config_again_changes_nothing(
     workshop: Deployment, engine: docker.DockerClient
 ) -> None:
-    before = {c.name: c.id for c in engine.containers.list(all=True) if c.name.startswith(workshop.prefix + "-")}
+    before = {
+        c.name: c.id for c in engine.containers.list(all=True) if c.name.startswith(workshop.prefix + "-")
+    }
     outputs = workshop.up()
-    after = {c.name: c.id for c in engine.containers.list(all=True) if c.name.startswith(workshop.prefix + "-")}
+    after = {
+        c.name: c.id for c in engine.containers.list(all=True) if c.name.startswith(workshop.prefix + "-")
+    }
     assert outputs["url"] == workshop.url
     assert after == before
 

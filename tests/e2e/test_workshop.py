@@ -20,7 +20,9 @@ def wait_for_hub(url: str, timeout: float = 90) -> None:
     raise AssertionError(f"hub at {url} did not come back within {timeout}s")
 
 
-def test_participant_notebook_survives_a_hub_restart(workshop: Deployment, engine: docker.DockerClient) -> None:
+def test_participant_notebook_survives_a_hub_restart(
+    workshop: Deployment, engine: docker.DockerClient
+) -> None:
     alice = HubUser(workshop.url, "alice")
     assert 'name="password"' in alice.login_page().text
 

@@ -66,13 +66,14 @@ def main(argv: list[str] | None = None) -> int:
             result["resources"] = run.registrations
         print(json.dumps(result, indent=1, sort_keys=True))
         return 0
-    except HarnessError as exc:
-        _log(f"error: {exc}")
+    except Exception as exc:
+        # A HarnessError is the harness refusing what the program registered (exit 2); any other
+        # exception is the program's own error, e.g. an invalid stack config (exit 1).
         print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # the program's own error, e.g. an invalid stack config
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        if args.action == "preview":
+            # What got registered before the failure: a bad config must have registered nothing.
+            print(json.dumps({"error": str(exc), "resources": run.registrations}, indent=1))
+        return 2 if isinstance(exc, HarnessError) else 1
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ change of a Command's triggers replaces it while other changes run its update (o
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -17,9 +18,10 @@ import string
 import subprocess
 import tarfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import docker
 import docker.errors
@@ -79,7 +81,9 @@ class Handler:
         except HarnessError as exc:
             raise HarnessError(f"{self.type} {name!r}: {exc}") from None
 
-    def create(self, ctx: Context, name: str, inputs: dict[str, Any], provider: str) -> tuple[str, dict[str, Any]]:
+    def create(
+        self, ctx: Context, name: str, inputs: dict[str, Any], provider: str
+    ) -> tuple[str, dict[str, Any]]:
         raise NotImplementedError
 
     def exists(self, ctx: Context, record: Record) -> bool:
@@ -88,7 +92,9 @@ class Handler:
     def delete(self, ctx: Context, record: Record) -> None:
         pass
 
-    def update(self, ctx: Context, record: Record, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    def update(
+        self, ctx: Context, record: Record, inputs: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]] | None:
         """Apply changed inputs in place, or None when the change needs a replacement."""
         return None
 
@@ -98,7 +104,9 @@ class DockerProvider(Handler):
     schema = {"host": str}
     needs_provider = False
 
-    def create(self, ctx: Context, name: str, inputs: dict[str, Any], provider: str) -> tuple[str, dict[str, Any]]:
+    def create(
+        self, ctx: Context, name: str, inputs: dict[str, Any], provider: str
+    ) -> tuple[str, dict[str, Any]]:
         host = inputs.get("host") or "unix:///var/run/docker.sock"
         ctx.client(host).ping()  # an unreachable host fails here, as the real provider would
         return f"docker-provider-{name}", {"host": host}
@@ -108,7 +116,9 @@ class Network(Handler):
     type = "docker:index/network:Network"
     schema = {"name": str, "driver": str, "labels": LABELS, "internal": bool, "attachable": bool}
 
-    def create(self, ctx: Context, name: str, inputs: dict[str, Any], provider: str) -> tuple[str, dict[str, Any]]:
+    def create(
+        self, ctx: Context, name: str, inputs: dict[str, Any], provider: str
+    ) -> tuple[str, dict[str, Any]]:
         network = ctx.client(provider).networks.create(
             inputs["name"],
             driver=inputs.get("driver", "bridge"),
@@ -127,17 +137,17 @@ class Network(Handler):
             return False
 
     def delete(self, ctx: Context, record: Record) -> None:
-        try:
+        with contextlib.suppress(docker.errors.NotFound):
             ctx.client(record.provider).networks.get(record.id).remove()
-        except docker.errors.NotFound:
-            pass
 
 
 class Volume(Handler):
     type = "docker:index/volume:Volume"
     schema = {"name": str, "driver": str, "labels": LABELS}
 
-    def create(self, ctx: Context, name: str, inputs: dict[str, Any], provider: str) -> tuple[str, dict[str, Any]]:
+    def create(
+        self, ctx: Context, name: str, inputs: dict[str, Any], provider: str
+    ) -> tuple[str, dict[str, Any]]:
         volume = ctx.client(provider).volumes.create(
             name=inputs["name"], driver=inputs.get("driver", "local"), labels=_labels(inputs.get("labels"))
         )
@@ -151,10 +161,8 @@ class Volume(Handler):
             return False
 
     def delete(self, ctx: Context, record: Record) -> None:
-        try:
+        with contextlib.suppress(docker.errors.NotFound):
             ctx.client(record.provider).volumes.get(record.id).remove()
-        except docker.errors.NotFound:
-            pass
 
 
 class Image(Handler):
@@ -174,7 +182,9 @@ class Image(Handler):
         if not unwrap(inputs).get("skipPush"):
             raise HarnessError(f"{self.type} {name!r}: pushing images is not implemented (set skipPush)")
 
-    def create(self, ctx: Context, name: str, inputs: dict[str, Any], provider: str) -> tuple[str, dict[str, Any]]:
+    def create(
+        self, ctx: Context, name: str, inputs: dict[str, Any], provider: str
+    ) -> tuple[str, dict[str, Any]]:
         build = inputs["build"]
         context = (ctx.project_dir / build["context"]).resolve()
         dockerfile = (ctx.project_dir / build.get("dockerfile", f"{build['context']}/Dockerfile")).resolve()
@@ -207,7 +217,9 @@ class RemoteImage(Handler):
     type = "docker:index/remoteImage:RemoteImage"
     schema = {"name": str, "keepLocally": bool}
 
-    def create(self, ctx: Context, name: str, inputs: dict[str, Any], provider: str) -> tuple[str, dict[str, Any]]:
+    def create(
+        self, ctx: Context, name: str, inputs: dict[str, Any], provider: str
+    ) -> tuple[str, dict[str, Any]]:
         client = ctx.client(provider)
         try:
             image = client.images.get(inputs["name"])
@@ -229,10 +241,8 @@ class RemoteImage(Handler):
 
     def delete(self, ctx: Context, record: Record) -> None:
         if not record.inputs.get("keepLocally"):
-            try:
+            with contextlib.suppress(docker.errors.ImageNotFound):
                 ctx.client(record.provider).images.remove(record.inputs["name"])
-            except docker.errors.ImageNotFound:
-                pass
 
 
 class Container(Handler):
@@ -253,7 +263,9 @@ class Container(Handler):
         "healthcheck": {"tests": [str], "interval": str, "timeout": str, "retries": int, "startPeriod": str},
     }
 
-    def create(self, ctx: Context, name: str, inputs: dict[str, Any], provider: str) -> tuple[str, dict[str, Any]]:
+    def create(
+        self, ctx: Context, name: str, inputs: dict[str, Any], provider: str
+    ) -> tuple[str, dict[str, Any]]:
         api = ctx.client(provider).api
         binds = []
         for volume in inputs.get("volumes") or []:
@@ -316,7 +328,9 @@ class Container(Handler):
             state = api.inspect_container(container_id)["State"]
             if not state.get("Running"):
                 logs = api.logs(container_id, tail=50).decode(errors="replace")
-                raise HarnessError(f"container {inputs['name']} is not running ({state.get('Status')}):\n{logs}")
+                raise HarnessError(
+                    f"container {inputs['name']} is not running ({state.get('Status')}):\n{logs}"
+                )
         return container_id, {**inputs, "id": container_id}
 
     def exists(self, ctx: Context, record: Record) -> bool:
@@ -372,25 +386,32 @@ class Command(Handler):
     }
     needs_provider = False
 
-    def _run(self, ctx: Context, inputs: dict[str, Any], script: str, extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    def _run(
+        self, ctx: Context, inputs: dict[str, Any], script: str, extra_env: dict[str, str] | None = None
+    ) -> dict[str, str]:
         argv = [*(inputs.get("interpreter") or ["/bin/sh", "-c"]), script]
         env = {**os.environ, **(inputs.get("environment") or {}), **(extra_env or {})}
         cwd = ctx.project_dir / inputs["dir"] if inputs.get("dir") else ctx.project_dir
         result = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
         if result.returncode != 0:
             raise HarnessError(
-                f"command failed with exit code {result.returncode}:\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
+                f"command failed with exit code {result.returncode}:\n"
+                f"{result.stdout[-2000:]}{result.stderr[-2000:]}"
             )
         return {"stdout": result.stdout.rstrip("\n"), "stderr": result.stderr.rstrip("\n")}
 
-    def create(self, ctx: Context, name: str, inputs: dict[str, Any], provider: str) -> tuple[str, dict[str, Any]]:
+    def create(
+        self, ctx: Context, name: str, inputs: dict[str, Any], provider: str
+    ) -> tuple[str, dict[str, Any]]:
         output = {"stdout": "", "stderr": ""}
         if inputs.get("create"):
             output = self._run(ctx, inputs, inputs["create"])
             ctx.log(f"{name}: {output['stdout'][-500:]}")
         return f"command-{name}-{secrets.token_hex(4)}", {**inputs, **output}
 
-    def update(self, ctx: Context, record: Record, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    def update(
+        self, ctx: Context, record: Record, inputs: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]] | None:
         script = inputs.get("update") or inputs.get("create")
         output = self._run(ctx, inputs, script) if script else {"stdout": "", "stderr": ""}
         return record.id, {**inputs, **output}
@@ -414,7 +435,9 @@ class RandomPassword(Handler):
     schema = {"length": int, "special": bool, "upper": bool, "lower": bool, "numeric": bool}
     needs_provider = False
 
-    def create(self, ctx: Context, name: str, inputs: dict[str, Any], provider: str) -> tuple[str, dict[str, Any]]:
+    def create(
+        self, ctx: Context, name: str, inputs: dict[str, Any], provider: str
+    ) -> tuple[str, dict[str, Any]]:
         alphabet = ""
         if inputs.get("lower", True):
             alphabet += string.ascii_lowercase

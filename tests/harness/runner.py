@@ -7,9 +7,10 @@ import os
 import runpy
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import docker
 import pulumi
@@ -105,7 +106,7 @@ class Run:
         project_dir: Path,
         stack: str,
         *,
-        state: Optional[StateFile],
+        state: StateFile | None,
         log: Callable[[str], None],
     ) -> None:
         self.project_dir = project_dir
@@ -114,7 +115,9 @@ class Run:
         self.log = log
         project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
         self.project: str = project["name"]
-        disabled = ((project.get("config") or {}).get("pulumi:disable-default-providers") or {}).get("value") or []
+        disabled = ((project.get("config") or {}).get("pulumi:disable-default-providers") or {}).get(
+            "value"
+        ) or []
         self.default_providers_disabled: set[str] = set(disabled)
         self.registrations: list[dict[str, Any]] = []
         self.registered_urns: set[str] = set()
@@ -166,12 +169,18 @@ class Run:
         if not args.custom:
             return "", {}
         package = args.typ.split(":")[0]
-        if package in self.default_providers_disabled and not args.provider and not args.typ.startswith("pulumi:providers:"):
+        if (
+            package in self.default_providers_disabled
+            and not args.provider
+            and not args.typ.startswith("pulumi:providers:")
+        ):
             raise HarnessError(
                 f"{args.typ} {args.name!r} uses the default {package} provider, which Pulumi.yaml disables"
             )
         if self.state is None:
-            return f"{args.name}-{digest(args.inputs)[:8]}", _preview_outputs(args.typ, args.name, unwrap(args.inputs))
+            return f"{args.name}-{digest(args.inputs)[:8]}", _preview_outputs(
+                args.typ, args.name, unwrap(args.inputs)
+            )
         deps = dependencies + ([provider_urn] if provider_urn else [])
         return self._execute(args, urn, options, deps)
 
@@ -181,7 +190,9 @@ class Run:
             if value and not isinstance(value, str):
                 value = set(value) - _SDK_SET_OPTIONS.get((args.typ, field), set())
             if value:
-                raise HarnessError(f"{args.typ} {args.name!r}: option {option} is not implemented by the harness")
+                raise HarnessError(
+                    f"{args.typ} {args.name!r}: option {option} is not implemented by the harness"
+                )
 
     def _execute(
         self, args: MockResourceArgs, urn: str, options: dict[str, bool], deps: list[str]
@@ -242,7 +253,7 @@ class Run:
         class Monitor(MockMonitor):
             def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
                 local.request = request
-                return super().RegisterResource(request)
+                return super().RegisterResource(request)  # type: ignore[no-untyped-call]
 
         class HarnessMocks(Mocks):
             def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
@@ -254,7 +265,7 @@ class Run:
                     run.errors.append(exc)
                     raise
 
-            def call(self, args: MockCallArgs) -> dict[str, Any]:
+            def call(self, args: MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
                 error = HarnessError(f"invoke {args.token} is not implemented by the harness")
                 run.errors.append(error)
                 raise error
@@ -265,7 +276,9 @@ class Run:
         os.chdir(self.project_dir)
         sys.path.insert(0, str(self.project_dir))
         pulumi.runtime.set_all_config(config, secret_keys)
-        pulumi.runtime.set_mocks(mocks, project=self.project, stack=self.stack, preview=False, monitor=monitor)
+        pulumi.runtime.set_mocks(
+            mocks, project=self.project, stack=self.stack, preview=False, monitor=monitor
+        )
 
         async def program() -> None:
             runpy.run_path(str(self.project_dir / "__main__.py"), run_name="__main__")

@@ -13,7 +13,7 @@ from .values import HarnessError
 
 def _has_secure(value: Any) -> bool:
     if isinstance(value, dict):
-        return "secure" in value and len(value) == 1 or any(_has_secure(v) for v in value.values())
+        return ("secure" in value and len(value) == 1) or any(_has_secure(v) for v in value.values())
     if isinstance(value, list):
         return any(_has_secure(v) for v in value)
     return False
@@ -39,12 +39,16 @@ def load(
     config_file: Path | None,
     namespace: str,
     *,
-    secrets: list[str] = [],
-    settings: list[str] = [],
+    secrets: list[str] | None = None,
+    settings: list[str] | None = None,
 ) -> tuple[dict[str, str], list[str]]:
     """Config as the language host passes it: key -> string (JSON for non-strings), and the
     list of keys that hold secrets. `secrets`/`settings` are PATH=VALUE pairs, applied like
     `pulumi config set [--secret] --path PATH VALUE`."""
+    if settings is None:
+        settings = []
+    if secrets is None:
+        secrets = []
     config: dict[str, Any] = {}
     if config_file is not None:
         document = yaml.safe_load(config_file.read_text()) or {}

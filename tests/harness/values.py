@@ -79,7 +79,9 @@ def check_schema(schema: Any, value: Any, path: str) -> None:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise HarnessError(f"input {path}: expected a number, got {value!r}")
     elif schema is int:
-        if not (isinstance(value, int) or (isinstance(value, float) and value.is_integer())) or isinstance(value, bool):
+        if not (isinstance(value, int) or (isinstance(value, float) and value.is_integer())) or isinstance(
+            value, bool
+        ):
             raise HarnessError(f"input {path}: expected an integer, got {value!r}")
     elif schema is not object and not isinstance(value, schema):
         raise HarnessError(f"input {path}: expected {schema.__name__}, got {value!r}")

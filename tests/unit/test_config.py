@@ -1,0 +1,134 @@
+"""Every kind of bad stack config fails with the key, the value and what would be accepted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.config import ConfigError, NativeAuth, SharedPasswordAuth, parse_stack_config
+
+SHARED: dict[str, Any] = {"type": "shared-password", "allowAll": True, "password": "long-enough"}
+
+
+def problems(raw: dict[str, Any], secret_keys: set[str] | None = None) -> str:
+    with pytest.raises(ConfigError) as error:
+        parse_stack_config(raw, {"auth"} if secret_keys is None else secret_keys)
+    return str(error.value)
+
+
+def test_a_minimal_shared_password_stack_is_valid_with_loopback_defaults() -> None:
+    config = parse_stack_config({"auth": SHARED}, {"auth"})
+    assert isinstance(config.auth, SharedPasswordAuth)
+    assert config.publish.address == "127.0.0.1" and config.publish.port == 8000
+    assert config.docker_host == "unix:///var/run/docker.sock"
+    assert config.keep_data is False
+    assert config.notebook.effective_build is not None
+
+
+def test_the_dev_stack_style_native_config_is_valid() -> None:
+    config = parse_stack_config({"auth": {"type": "native", "admins": ["admin"], "allowAll": True}}, set())
+    assert isinstance(config.auth, NativeAuth)
+    assert config.auth.open_signup is False
+
+
+def test_an_unknown_auth_type_names_the_accepted_ones() -> None:
+    assert "auth.type: 'gitHub' is not one of: shared-password, native" in problems(
+        {"auth": {"type": "gitHub"}}
+    )
+
+
+def test_missing_auth_is_reported() -> None:
+    assert "auth: missing" in problems({})
+
+
+def test_a_missing_auth_type_is_reported() -> None:
+    assert "auth.type: missing; set one of: shared-password, native" in problems({"auth": {"admins": []}})
+
+
+def test_a_short_shared_password_is_refused_without_echoing_it() -> None:
+    message = problems({"auth": {**SHARED, "password": "short"}})
+    assert "auth.password:" in message and "at least 8 characters" in message
+    assert "short" not in message.replace("at least", "")
+
+
+def test_a_missing_shared_password_is_reported() -> None:
+    raw = {k: v for k, v in SHARED.items() if k != "password"}
+    assert "auth.password: missing" in problems({"auth": raw})
+
+
+def test_admins_without_an_admin_password_could_never_log_in() -> None:
+    message = problems({"auth": {**SHARED, "admins": ["teacher"]}})
+    assert (
+        "auth.adminPassword" in message and "pulumi config set --secret --path auth.adminPassword" in message
+    )
+
+
+def test_an_admin_password_under_32_characters_is_refused() -> None:
+    message = problems({"auth": {**SHARED, "admins": ["teacher"], "adminPassword": "x" * 31}})
+    assert "auth.adminPassword:" in message and "32" in message
+
+
+def test_a_password_in_plain_text_in_the_stack_file_is_refused() -> None:
+    message = problems({"auth": SHARED}, secret_keys=set())
+    assert "auth.password: stored in plain text" in message
+    assert "pulumi config set --secret --path auth.password" in message
+
+
+def test_a_stack_where_nobody_could_log_in_is_refused() -> None:
+    message = problems({"auth": {"type": "native"}})
+    assert "auth.allowedUsers" in message and "auth.allowAll: true" in message
+
+
+def test_upper_case_usernames_are_refused_because_jupyterhub_lowercases_them() -> None:
+    assert "auth.allowedUsers.0:" in problems({"auth": {**SHARED, "allowedUsers": ["Alice"]}})
+
+
+def test_an_unknown_key_is_an_error_not_ignored() -> None:
+    assert "auth.pasword: unknown setting" in problems({"auth": {**SHARED, "pasword": "x"}})
+    assert "tlss: unknown setting" in problems({"auth": SHARED, "tlss": {}})
+
+
+def test_a_port_out_of_range_names_key_and_value() -> None:
+    message = problems({"auth": SHARED, "publish": {"port": 70000}})
+    assert "publish.port:" in message and "70000" in message
+
+
+def test_a_bad_publish_address_is_refused() -> None:
+    assert "publish.address: must be an IP address" in problems(
+        {"auth": SHARED, "publish": {"address": "localhost"}}
+    )
+
+
+def test_plain_http_beyond_loopback_needs_an_explicit_tls_terminator() -> None:
+    message = problems({"auth": SHARED, "publish": {"address": "0.0.0.0"}})
+    assert "publish.address 0.0.0.0 is not loopback" in message and "tls.behindTlsTerminator" in message
+    config = parse_stack_config(
+        {"auth": SHARED, "publish": {"address": "0.0.0.0"}, "tls": {"behindTlsTerminator": True}}, {"auth"}
+    )
+    assert config.publish.address == "0.0.0.0"
+
+
+def test_an_unsupported_tls_mode_is_refused() -> None:
+    assert "tls.mode:" in problems({"auth": SHARED, "tls": {"mode": "letsencrypt"}})
+
+
+def test_a_remote_docker_host_is_not_supported_yet() -> None:
+    assert "dockerHost: only the local socket" in problems({"auth": SHARED, "dockerHost": "ssh://deploy@hub"})
+
+
+def test_a_notebook_image_is_pulled_or_built_not_both() -> None:
+    message = problems({"auth": SHARED, "notebook": {"image": "x/y:1", "build": {"context": "notebook"}}})
+    assert "notebook.image (to pull) or notebook.build, not both" in message
+
+
+def test_spawner_limits_are_validated() -> None:
+    message = problems({"auth": SHARED, "spawner": {"memLimit": "lots", "cpuLimit": 0, "startTimeout": 1}})
+    assert "spawner.memLimit: must be a size such as 512M or 2G, got 'lots'" in message
+    assert "spawner.cpuLimit:" in message
+    assert "spawner.startTimeout:" in message
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    message = problems({"auth": {**SHARED, "password": "short"}, "publish": {"port": 0}})
+    assert "auth.password" in message and "publish.port" in message

@@ -1,0 +1,177 @@
+"""The program's resource graph, as registered under mocks: shape, settings, secrets, diffs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.harness.values import SECRET_MARKER
+from tests.unit.conftest import ADMIN_PASSWORD, BASE_CONFIG, PASSWORD, Preview, preview
+
+ROOT = "jupyterhub"
+DOCKER_TYPES = ("docker:index/",)
+
+
+def short(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1]
+
+
+def upload(resource: dict[str, Any], path: str) -> Any:
+    uploads = resource["inputs"]["uploads"]
+    if SECRET_MARKER in uploads:  # a secret anywhere in a list makes the whole list secret
+        uploads = uploads[SECRET_MARKER]
+    return next(u for u in uploads if u["file"] == path)["content"]
+
+
+def test_every_component_hangs_under_the_root_deployment(baseline: Preview) -> None:
+    root = baseline.by_name(ROOT)
+    assert root["type"] == "jupyterhub-docker:index:JupyterHubDeployment"
+    components = {r["name"]: r for r in baseline.resources if not r["custom"] and r["name"] != ROOT}
+    assert set(components) == {
+        f"{ROOT}-{part}"
+        for part in (
+            "host",
+            "network",
+            "data",
+            "hub-image",
+            "notebook-image",
+            "proxy",
+            "user-servers",
+            "hub",
+            "readiness",
+        )
+    } | {f"{ROOT}-notebook-image-build"}
+    for name, component in components.items():
+        assert component["type"].startswith("jupyterhub-docker:index:"), name
+        parent = short(component["parent"])
+        assert parent == ROOT or name.startswith(parent), (name, parent)
+
+
+def test_each_docker_object_is_named_after_the_stack_and_on_the_one_explicit_provider(
+    baseline: Preview,
+) -> None:
+    provider = baseline.by_name(f"{ROOT}-host-provider")
+    assert provider["type"] == "pulumi:providers:docker"
+    assert provider["inputs"]["host"] == "unix:///var/run/docker.sock"
+    docker_resources = [r for r in baseline.custom() if r["type"].startswith(DOCKER_TYPES)]
+    assert docker_resources
+    for resource in docker_resources:
+        assert resource["provider"].startswith(provider["urn"]), resource["name"]
+    names = {
+        r["type"]: r["inputs"].get("name")
+        for r in docker_resources
+        if r["type"] != "docker:index/container:Container"
+    }
+    assert names["docker:index/network:Network"] == "jhub-unit-net"
+    assert names["docker:index/volume:Volume"] == "jhub-unit-data"
+    containers = sorted(
+        r["inputs"]["name"] for r in docker_resources if r["type"] == "docker:index/container:Container"
+    )
+    assert containers == ["jhub-unit-hub", "jhub-unit-proxy"]
+
+
+def test_dependencies_order_cleanup_between_the_network_and_the_hub(baseline: Preview) -> None:
+    deps = {r["name"]: {short(u) for u in r["dependencies"]} for r in baseline.custom()}
+    cleanup, hub, proxy = f"{ROOT}-user-servers-cleanup", f"{ROOT}-hub-container", f"{ROOT}-proxy-container"
+    # Destroy deletes in reverse: hub first, then the user servers, then network and volume.
+    assert {f"{ROOT}-network-network", f"{ROOT}-data-volume"} <= deps[cleanup]
+    assert cleanup in deps[hub]
+    assert {
+        f"{ROOT}-hub-image-image",
+        f"{ROOT}-data-volume",
+        proxy,
+        f"{ROOT}-notebook-image-version-check",
+    } <= deps[hub]
+    assert {hub, proxy} <= deps[f"{ROOT}-readiness-check"]
+    assert f"{ROOT}-proxy-token" in deps[proxy]
+
+
+def test_the_rendered_settings_describe_the_stack(baseline: Preview) -> None:
+    hub = baseline.by_name(f"{ROOT}-hub-container")
+    settings = json.loads(upload(hub, "/etc/jupyterhub/settings.json"))
+    assert settings["auth"] == {
+        "type": "shared-password",
+        "admins": ["teacher"],
+        "allowedUsers": [],
+        "allowAll": True,
+    }
+    assert settings["proxy"]["apiUrl"] == "http://jhub-unit-proxy:8001"
+    assert settings["hub"] == {"host": "jhub-unit-hub", "port": 8081}
+    spawner = settings["spawner"]
+    assert spawner["network"] == "jhub-unit-net"
+    assert spawner["containerPrefix"] == "jhub-unit-user" and spawner["volumePrefix"] == "jhub-unit-home"
+    assert spawner["labels"]["org.jupyterhub-docker.stack"] == "unit"
+    assert spawner["image"].startswith("jhub-unit-notebook:")
+    assert (spawner["memLimit"], spawner["cpuLimit"], spawner["startTimeout"]) == ("2G", 1.0, 120)
+    proxy = baseline.by_name(f"{ROOT}-proxy-container")
+    assert proxy["inputs"]["ports"] == [{"internal": 8000, "external": 8123, "ip": "127.0.0.1"}]
+
+
+def test_secrets_stay_secret_and_never_appear_in_plain_inputs(baseline: Preview) -> None:
+    hub = baseline.by_name(f"{ROOT}-hub-container")
+    assert SECRET_MARKER in hub["inputs"]["uploads"]
+    secrets = json.loads(upload(hub, "/run/jhub/secrets.json"))
+    assert secrets["sharedPassword"] == PASSWORD and secrets["adminPassword"] == ADMIN_PASSWORD
+    proxy = baseline.by_name(f"{ROOT}-proxy-container")
+    assert SECRET_MARKER in proxy["inputs"]["uploads"]
+    assert "envs" not in hub["inputs"] and "envs" not in proxy["inputs"]
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items() if k != SECRET_MARKER}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    visible = json.dumps([plain(r["inputs"]) for r in baseline.resources]) + json.dumps(baseline.outputs)
+    for secret in (PASSWORD, ADMIN_PASSWORD, "preview-random-jupyterhub-proxy-token"):
+        assert secret not in visible
+
+
+def test_running_the_program_twice_registers_identical_inputs(baseline: Preview, tmp_path: Path) -> None:
+    again = preview(tmp_path)
+    assert again.returncode == 0, again.stderr
+    # Registration order varies (resources register concurrently); what they register may not.
+    assert {r["urn"]: r for r in again.resources} == {r["urn"]: r for r in baseline.resources}
+    assert again.outputs == baseline.outputs
+
+
+def test_changing_the_password_changes_only_the_hub_and_its_readiness(
+    baseline: Preview, tmp_path: Path
+) -> None:
+    changed = preview(
+        tmp_path, secrets={"auth.password": "another-password", "auth.adminPassword": ADMIN_PASSWORD}
+    )
+    assert changed.returncode == 0, changed.stderr
+    before = {r["urn"]: r["inputs"] for r in baseline.resources}
+    after = {r["urn"]: r["inputs"] for r in changed.resources}
+    assert set(before) == set(after)
+    differing = {short(urn) for urn in before if before[urn] != after[urn]}
+    # The hub container is replaced (new id), so readiness re-runs; nothing else moves:
+    # not the proxy (users keep their connections), the volumes, the images or the network.
+    assert differing == {f"{ROOT}-hub-container", f"{ROOT}-readiness-check"}
+
+
+def test_a_kept_data_stack_retains_the_data_volume_on_destroy(tmp_path: Path) -> None:
+    result = preview(tmp_path, config={**BASE_CONFIG, "jupyterhub-docker:keepData": True})
+    assert result.returncode == 0, result.stderr
+    assert result.by_name(f"{ROOT}-data-volume")["options"]["retainOnDelete"] is True
+    cleanup = result.by_name(f"{ROOT}-user-servers-cleanup")
+    assert cleanup["inputs"]["environment"]["JHUB_KEEP_DATA"] == "true"
+
+
+def test_a_bad_config_registers_nothing_and_names_the_key(tmp_path: Path) -> None:
+    config = {**BASE_CONFIG, "jupyterhub-docker:auth": {"type": "gitHub"}}
+    result = preview(tmp_path, config=config, secrets={})
+    assert result.returncode == 1
+    assert "auth.type: 'gitHub' is not one of: shared-password, native" in result.stderr
+    assert [r for r in result.resources if r["custom"]] == []
+
+
+def test_a_missing_build_context_fails_before_any_resource(tmp_path: Path) -> None:
+    config = {**BASE_CONFIG, "jupyterhub-docker:notebook": {"build": {"context": "no-such-dir"}}}
+    result = preview(tmp_path, config=config)
+    assert result.returncode == 1
+    assert "notebook.build.context: 'no-such-dir' does not exist" in result.stderr
+    assert [r for r in result.resources if r["custom"]] == []
