@@ -1,0 +1,115 @@
+"""Benchmark: deploy time, spawn latency (single and under concurrent logins), idle memory.
+
+Run after `bash scripts/test-env.sh`, with the images already built once (a test run does it):
+
+    .venv/bin/python -m bench.bench [--spawns 5] [--concurrent 8]
+
+It deploys a throwaway shared-password stack through the real-engine harness on the local
+engine, measures, prints a Markdown table, and destroys the stack. Numbers, not assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import statistics
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import docker
+import yaml
+
+from tests.deployers import HarnessDeployer, StackSpec, extra_ca_file
+from tests.e2e.conftest import TEST_IMAGES, free_port
+from tests.e2e.hubclient import HubUser
+
+PASSWORD = "bench-" + secrets.token_hex(8)
+
+
+def spawn(url: str, name: str) -> float:
+    """Seconds from pressing "Start My Server" (after login) until the server answers."""
+    user = HubUser(url, name)
+    response = user.login(PASSWORD)
+    if not user.logged_in():
+        raise RuntimeError(f"login of {name} failed: HTTP {response.status_code}")
+    # Logging in already redirects to the spawn page; time from there, as a person waits.
+    started = time.monotonic()
+    user.wait_ready(timeout=300)
+    user.server_get("lab")
+    return time.monotonic() - started
+
+
+def memory_mib(engine: docker.DockerClient, name: str) -> float:
+    stats = engine.containers.get(name).stats(stream=False)["memory_stats"]
+    cache = stats.get("stats", {}).get("inactive_file", stats.get("stats", {}).get("cache", 0))
+    return float(stats["usage"] - cache) / 2**20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--spawns", type=int, default=5, help="sequential single spawns (median)")
+    parser.add_argument("--concurrent", type=int, default=8, help="users logging in at once")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="jhub-bench-"))
+    stack = f"bench{secrets.token_hex(2)}"
+    images: dict[str, str] = dict(TEST_IMAGES)
+    ca = extra_ca_file()
+    if ca is not None:
+        images["caCertificatesFile"] = str(ca)
+    config = {
+        "jupyterhub-docker:auth": {"type": "shared-password", "allowAll": True},
+        "jupyterhub-docker:images": images,
+        "jupyterhub-docker:publish": {"port": free_port()},
+        "jupyterhub-docker:spawner": {"memLimit": "1G", "startTimeout": 300},
+    }
+    config_file = workdir / f"Pulumi.{stack}.yaml"
+    config_file.write_text(yaml.safe_dump({"config": config}))
+    spec = StackSpec(name=stack, config_file=config_file, secrets={"auth.password": PASSWORD})
+    deployer = HarnessDeployer(workdir / "state")
+    engine = docker.from_env()
+    rows: list[tuple[str, str]] = []
+    try:
+        started = time.monotonic()
+        outputs = deployer.up(spec)
+        rows.append(("deploy, start to hub ready (images cached)", f"{time.monotonic() - started:.1f} s"))
+        url = outputs["url"]
+
+        single = [spawn(url, f"solo{i}") for i in range(args.spawns)]
+        rows.append((f"single spawn to ready, median of {args.spawns}", f"{statistics.median(single):.2f} s"))
+
+        with ThreadPoolExecutor(max_workers=args.concurrent) as pool:
+            crowd = list(pool.map(lambda i: spawn(url, f"crowd{i}"), range(args.concurrent)))
+        rows.append(
+            (
+                f"{args.concurrent} concurrent logins + spawns: median / max",
+                f"{statistics.median(crowd):.2f} s / {max(crowd):.2f} s",
+            )
+        )
+
+        time.sleep(10)  # let the servers settle to idle before reading memory
+        prefix = f"jhub-{stack}"
+        rows.append(("idle memory, hub", f"{memory_mib(engine, prefix + '-hub'):.0f} MiB"))
+        rows.append(("idle memory, proxy", f"{memory_mib(engine, prefix + '-proxy'):.0f} MiB"))
+        rows.append(("idle memory, one user server", f"{memory_mib(engine, prefix + '-user-solo0'):.0f} MiB"))
+    finally:
+        started = time.monotonic()
+        deployer.destroy(spec)
+        rows.append(
+            (
+                f"destroy with {args.spawns + args.concurrent} servers running",
+                f"{time.monotonic() - started:.1f} s",
+            )
+        )
+
+    print("| measure | value |\n| --- | --- |")
+    for measure, value in rows:
+        print(f"| {measure} | {value} |")
+
+
+if __name__ == "__main__":
+    main()
