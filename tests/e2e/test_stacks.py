@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import docker
+import io
+import secrets
 
+import docker
+import pytest
+
+from tests.deployers import DeployError
 from tests.e2e.conftest import USER_PASSWORD, Deployment, StackFactory, hub_up, stack_objects
 from tests.e2e.hubclient import HubUser
 
@@ -81,3 +86,29 @@ def test_a_stack_that_keeps_data_leaves_exactly_its_data_volumes(
             stack.destroy()
         for name in stack_objects(engine, stack.spec.name)["volumes"]:
             engine.volumes.get(name).remove(force=True)
+
+
+def test_a_notebook_image_with_another_jupyterhub_major_is_refused_before_the_hub_starts(
+    make_stack: StackFactory, engine: docker.DockerClient
+) -> None:
+    # An image that claims JupyterHub 4.1.6: what an old single-user image would carry.
+    dockerfile = (
+        "FROM local/python:3.11-bookworm\n"
+        "RUN mkdir -p /usr/lib/python3/dist-packages/jupyterhub && "
+        "echo \"__version__ = '4.1.6'\" > /usr/lib/python3/dist-packages/jupyterhub/__init__.py\n"
+    )
+    engine.images.build(
+        fileobj=io.BytesIO(dockerfile.encode()), tag="local/old-notebook:jupyterhub4", rm=True
+    )
+    name = f"old{secrets.token_hex(2)}"
+    with pytest.raises(DeployError) as failure:
+        make_stack(
+            SHARED,
+            secret_config={"auth.password": USER_PASSWORD},
+            extra={"notebook": {"image": "local/old-notebook:jupyterhub4"}},
+            name=name,
+        )
+    assert "notebook image local/old-notebook:jupyterhub4 has JupyterHub 4.1.6, the hub has 5.5.4" in str(
+        failure.value
+    )
+    assert f"jhub-{name}-hub" not in stack_objects(engine, name)["containers"]

@@ -39,6 +39,13 @@ def test_participant_notebook_survives_a_hub_restart(
     assert list(container.attrs["NetworkSettings"]["Networks"]) == [f"{workshop.prefix}-net"]
     volumes = {m["Name"]: m["Destination"] for m in container.attrs["Mounts"] if m["Type"] == "volume"}
     assert volumes == {f"{workshop.prefix}-home-alice": "/home/jovyan"}
+    # The stack's spawner limits (memLimit 1G, cpuLimit 1.0) are applied to the container.
+    assert container.attrs["HostConfig"]["Memory"] == 2**30
+    # DockerSpawner applies cpuLimit as a CFS quota over a 100 ms period.
+    assert (container.attrs["HostConfig"]["CpuQuota"], container.attrs["HostConfig"]["CpuPeriod"]) == (
+        100_000,
+        100_000,
+    )
 
     assert alice.put_notebook("lesson.ipynb", "1 + 1").status_code == 201
 
