@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+from tests.deployers import PROJECT_DIR
 from tests.harness.values import SECRET_MARKER
 from tests.unit.conftest import ADMIN_PASSWORD, BASE_CONFIG, PASSWORD, Preview, preview
 
@@ -175,3 +178,21 @@ def test_a_missing_build_context_fails_before_any_resource(tmp_path: Path) -> No
     assert result.returncode == 1
     assert "notebook.build.context: 'no-such-dir' does not exist" in result.stderr
     assert [r for r in result.resources if r["custom"]] == []
+
+
+def test_the_committed_dev_stack_is_a_valid_native_auth_stack() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.harness", "preview", "--stack", "dev"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["outputs"]["url"] == "http://127.0.0.1:8000/"
+    assert document["outputs"]["admins"] == ["admin"]
+    hub = next(r for r in document["resources"] if r["name"] == f"{ROOT}-hub-container")
+    settings = json.loads(upload(hub, "/etc/jupyterhub/settings.json"))
+    assert settings["auth"]["type"] == "native"
+    assert settings["auth"]["native"] == {"openSignup": False, "minimumPasswordLength": 8}
