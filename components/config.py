@@ -12,10 +12,9 @@ import ipaddress
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -26,12 +25,9 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-NAMESPACE = "jupyterhub-docker"
-AUTH_TYPES = ("shared-password", "native")
+from .auth_config import AUTH_TYPES, SECRET_PATHS, AnonymousAuth, AuthConfig
 
-# Config keys that may hold secret values, as `pulumi config set --secret --path <path>` names
-# them. A value found here in a key that Pulumi does not hold as a secret is refused.
-SECRET_PATHS = ("auth.password", "auth.adminPassword")
+NAMESPACE = "jupyterhub-docker"
 
 
 class ConfigError(ValueError):
@@ -41,79 +37,6 @@ class ConfigError(ValueError):
 class _Model(BaseModel):
     # camelCase keys in the YAML, snake_case in Python; unknown keys are errors, not ignored.
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
-
-
-def _username(name: str) -> str:
-    # JupyterHub lower-cases usernames by default; a listed name that differs in case would
-    # silently never match, so it is refused instead.
-    if not name or name != name.strip():
-        raise ValueError(f"usernames must be non-empty without surrounding spaces, got {name!r}")
-    if name != name.lower():
-        raise ValueError(f"usernames are lower case in JupyterHub, got {name!r}")
-    return name
-
-
-Username = Annotated[str, AfterValidator(_username)]
-
-
-def _min_length(minimum: int) -> AfterValidator:
-    def check(value: SecretStr) -> SecretStr:
-        length = len(value.get_secret_value())
-        if length < minimum:
-            raise ValueError(f"must be at least {minimum} characters long, got {length} characters")
-        return value
-
-    return AfterValidator(check)
-
-
-class _AuthCommon(_Model):
-    admins: tuple[Username, ...] = ()
-    allowed_users: tuple[Username, ...] = ()
-    # JupyterHub refuses everyone who is not listed unless this is set explicitly.
-    allow_all: bool = False
-
-    @model_validator(mode="after")
-    def _someone_can_log_in(self) -> _AuthCommon:
-        if not self.allow_all and not self.allowed_users and not self.admins:
-            raise ValueError(
-                "nobody could log in: set auth.allowedUsers to a list of usernames, "
-                "or auth.allowAll: true to admit everyone who can authenticate"
-            )
-        return self
-
-
-class SharedPasswordAuth(_AuthCommon):
-    """JupyterHub's SharedPasswordAuthenticator: one password for a workshop."""
-
-    type: Literal["shared-password"]
-    # The limits JupyterHub's SharedPasswordAuthenticator enforces, checked here at preview.
-    password: Annotated[SecretStr, _min_length(8)]
-    admin_password: Annotated[SecretStr, _min_length(32)] | None = None
-
-    @model_validator(mode="after")
-    def _admins_need_admin_password(self) -> SharedPasswordAuth:
-        if self.admins and self.admin_password is None:
-            raise ValueError(
-                "auth.admins is set but auth.adminPassword is not, so admins could not log in: "
-                "run `pulumi config set --secret --path auth.adminPassword <32+ characters>`"
-            )
-        if (
-            self.admin_password is not None
-            and self.admin_password.get_secret_value() == self.password.get_secret_value()
-        ):
-            raise ValueError("auth.adminPassword must differ from auth.password")
-        return self
-
-
-class NativeAuth(_AuthCommon):
-    """NativeAuthenticator: users sign up, an admin approves them."""
-
-    type: Literal["native"]
-    open_signup: bool = False
-    minimum_password_length: int = Field(default=8, ge=1, le=128)
-
-
-AuthConfig = Annotated[SharedPasswordAuth | NativeAuth, Field(discriminator="type")]
 
 
 class TlsConfig(_Model):
@@ -201,6 +124,8 @@ class StackConfig(_Model):
     docker_host: str = "unix:///var/run/docker.sock"
     # Keep the hub database and users' home volumes when the stack is destroyed (production).
     keep_data: bool = False
+    # A throwaway demo stack: the only kind on which anonymous login is allowed.
+    demo: bool = False
     auth: AuthConfig
     tls: TlsConfig = TlsConfig()
     publish: PublishConfig = PublishConfig()
@@ -216,6 +141,15 @@ class StackConfig(_Model):
                 f"only the local socket (unix:///path/to/docker.sock) is supported so far, got {value!r}"
             )
         return value
+
+    @model_validator(mode="after")
+    def _anonymous_only_on_demos(self) -> StackConfig:
+        if isinstance(self.auth, AnonymousAuth) and not self.demo:
+            raise ValueError(
+                "auth.type anonymous gives a server to anyone with the link: it is only allowed on a "
+                "stack marked demo: true (set jupyterhub-docker:demo to true if this stack is a demo)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _no_public_plain_http(self) -> StackConfig:
@@ -254,9 +188,11 @@ def parse_stack_config(raw: dict[str, Any], secret_keys: set[str] | frozenset[st
     """
     problems: list[str] = []
     for path in SECRET_PATHS:
-        top, _, rest = path.partition(".")
-        value = raw.get(top)
-        if isinstance(value, dict) and rest in value and top not in secret_keys:
+        top, *rest = path.split(".")
+        value: Any = raw.get(top)
+        for part in rest:
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is not None and top not in secret_keys:
             problems.append(
                 f"{path}: stored in plain text in the stack file; remove it and run "
                 f"`pulumi config set --secret --path {path} <value>`"

@@ -9,6 +9,8 @@ from pathlib import Path
 import pulumi
 import pulumi_random as random
 
+from .auth_config import AnonymousAuth
+from .auth_files import read_allowed_users, read_auth_ca
 from .config import StackConfig
 from .docker_inputs import as_secret
 from .host import DockerHost
@@ -69,6 +71,10 @@ class JupyterHubDeployment(pulumi.ComponentResource):
         hub_spec.checked_context("hub")
         if notebook_spec is not None:
             notebook_spec.checked_context("notebook.build")
+        allowed_from_file = read_allowed_users(config.auth, args.project_dir)
+        auth_ca_pem = read_auth_ca(config.auth, args.project_dir)
+        local_address = "127.0.0.1" if config.publish.address == "0.0.0.0" else config.publish.address
+        self.url = f"http://{local_address}:{config.publish.port}/"
 
         host = DockerHost(f"{name}-host", config.docker_host, child)
         network = StackNetwork(f"{name}-network", host, names, child)
@@ -110,7 +116,14 @@ class JupyterHubDeployment(pulumi.ComponentResource):
 
         settings_json = pulumi.Output.all(notebook.ref, proxy.api_url).apply(
             lambda refs: json.dumps(
-                render_settings(config, names, notebook_image=refs[0], proxy_api_url=refs[1]),
+                render_settings(
+                    config,
+                    names,
+                    notebook_image=refs[0],
+                    proxy_api_url=refs[1],
+                    public_url=self.url,
+                    allowed_users=allowed_from_file,
+                ),
                 indent=2,
                 sort_keys=True,
             )
@@ -127,12 +140,11 @@ class JupyterHubDeployment(pulumi.ComponentResource):
             data_volume=data.name,
             settings_json=settings_json,
             secrets_json=secrets_json,
+            auth_ca_pem=auth_ca_pem,
             depends_on=[users],
             opts=child,
         )
 
-        local_address = "127.0.0.1" if config.publish.address == "0.0.0.0" else config.publish.address
-        self.url = f"http://{local_address}:{config.publish.port}/"
         readiness = Readiness(
             f"{name}-readiness",
             health_url=f"{self.url}hub/health",
@@ -140,7 +152,7 @@ class JupyterHubDeployment(pulumi.ComponentResource):
             opts=child,
         )
         self.ready: pulumi.Output[str] = readiness.message
-        self.admins = sorted(config.auth.admins)
+        self.admins = [] if isinstance(config.auth, AnonymousAuth) else sorted(config.auth.admins)
         self.network = network.name
         self.data_volume = data.name
         self.register_outputs({"url": self.url, "network": self.network, "dataVolume": self.data_volume})

@@ -8,7 +8,7 @@ import pulumi_docker as docker
 from .docker_inputs import label_inputs, socket_path
 from .host import DockerHost
 from .naming import LABEL_ROLE, StackNames
-from .settings import HUB_PORT
+from .settings import AUTH_CA_FILE, HUB_PORT
 
 SETTINGS_FILE = "/etc/jupyterhub/settings.json"
 # Secrets arrive as an uploaded file, not environment variables, so they appear neither in
@@ -35,6 +35,7 @@ class Hub(pulumi.ComponentResource):
         data_volume: pulumi.Input[str],
         settings_json: pulumi.Input[str],
         secrets_json: pulumi.Output[str],
+        auth_ca_pem: str | None,
         depends_on: list[pulumi.Resource],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -53,6 +54,11 @@ class Hub(pulumi.ComponentResource):
             uploads=[
                 docker.ContainerUploadArgs(file=SETTINGS_FILE, content=settings_json),
                 docker.ContainerUploadArgs(file=SECRETS_FILE, content=secrets_json),
+                *(
+                    [docker.ContainerUploadArgs(file=AUTH_CA_FILE, content=auth_ca_pem)]
+                    if auth_ca_pem
+                    else []
+                ),
             ],
             restart="unless-stopped",
             healthcheck=docker.ContainerHealthcheckArgs(

@@ -7,27 +7,100 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import NativeAuth, SharedPasswordAuth, StackConfig
+from .auth_config import (
+    AnonymousAuth,
+    AuthConfig,
+    FirstUseAuth,
+    GitHubAuth,
+    LdapAuth,
+    NativeAuth,
+    OidcAuth,
+    SharedPasswordAuth,
+)
+from .config import StackConfig
 from .naming import LABEL_ROLE, StackNames
 
 HUB_PORT = 8081
+# Where the hub finds the CA certificates it trusts for the identity provider, when set.
+AUTH_CA_FILE = "/etc/jupyterhub/auth-ca.pem"
+
+
+def _auth_settings(auth: AuthConfig, allowed_users: list[str], public_url: str) -> dict[str, Any]:
+    """The non-secret settings of the selected authenticator."""
+    if isinstance(auth, AnonymousAuth):
+        return {"type": auth.type}
+    common: dict[str, Any] = {
+        "type": auth.type,
+        "admins": sorted(auth.admins),
+        "allowedUsers": sorted(set(auth.allowed_users) | set(allowed_users)),
+        "allowAll": auth.allow_all,
+    }
+    callback_url = f"{public_url}hub/oauth_callback"
+    ca_file = AUTH_CA_FILE if getattr(auth, "ca_certificates_file", None) else None
+    if isinstance(auth, NativeAuth):
+        common["native"] = {
+            "signup": auth.signup,
+            "openSignup": auth.open_signup,
+            "minimumPasswordLength": auth.minimum_password_length,
+            "allowedFailedLogins": auth.allowed_failed_logins,
+            "lockoutSeconds": auth.lockout_seconds,
+        }
+    elif isinstance(auth, FirstUseAuth):
+        common["firstuse"] = {"minimumPasswordLength": auth.minimum_password_length}
+    elif isinstance(auth, GitHubAuth):
+        common["github"] = {
+            "clientId": auth.client_id,
+            "callbackUrl": callback_url,
+            "allowedOrganizations": sorted(auth.allowed_organizations),
+            "scopes": auth.scopes,
+        }
+    elif isinstance(auth, OidcAuth):
+        common["oidc"] = {
+            "clientId": auth.client_id,
+            "callbackUrl": callback_url,
+            "issuer": auth.issuer,
+            "authorizeUrl": auth.authorize_url,
+            "tokenUrl": auth.token_url,
+            "userinfoUrl": auth.userinfo_url,
+            "scopes": list(auth.scopes),
+            "usernameClaim": auth.username_claim,
+            "groupsClaim": auth.groups_claim,
+            "allowedGroups": sorted(auth.allowed_groups),
+            "adminGroups": sorted(auth.admin_groups),
+            "caFile": ca_file,
+        }
+    elif isinstance(auth, LdapAuth):
+        lookup = auth.lookup
+        common["ldap"] = {
+            "serverAddress": auth.server_address,
+            "serverPort": auth.server_port,
+            "tlsStrategy": auth.tls_strategy,
+            "bindDnTemplates": list(auth.bind_dn_templates),
+            "lookup": None
+            if lookup is None
+            else {
+                "searchBase": lookup.search_base,
+                "userAttribute": lookup.user_attribute,
+                "searchUser": lookup.search_user,
+            },
+            "allowedGroups": sorted(auth.allowed_groups),
+            "adminGroups": sorted(auth.admin_groups),
+            "caFile": ca_file,
+        }
+    return common
 
 
 def render_settings(
-    config: StackConfig, names: StackNames, *, notebook_image: str, proxy_api_url: str
+    config: StackConfig,
+    names: StackNames,
+    *,
+    notebook_image: str,
+    proxy_api_url: str,
+    public_url: str,
+    allowed_users: list[str],
 ) -> dict[str, Any]:
-    auth = config.auth
-    auth_settings: dict[str, Any] = {
-        "type": auth.type,
-        "admins": sorted(auth.admins),
-        "allowedUsers": sorted(auth.allowed_users),
-        "allowAll": auth.allow_all,
-    }
-    if isinstance(auth, NativeAuth):
-        auth_settings["native"] = {
-            "openSignup": auth.open_signup,
-            "minimumPasswordLength": auth.minimum_password_length,
-        }
+    """`allowed_users` are the names read from auth.allowedUsersFile, merged with the inline list."""
+    auth_settings = _auth_settings(config.auth, allowed_users, public_url)
     return {
         "stack": {"project": names.project, "name": names.stack},
         "hub": {"host": names.hub, "port": HUB_PORT},
@@ -57,4 +130,8 @@ def hub_secrets(config: StackConfig, proxy_auth_token: str) -> dict[str, str]:
         secrets["sharedPassword"] = auth.password.get_secret_value()
         if auth.admin_password is not None:
             secrets["adminPassword"] = auth.admin_password.get_secret_value()
+    elif isinstance(auth, (GitHubAuth, OidcAuth)):
+        secrets["clientSecret"] = auth.client_secret.get_secret_value()
+    elif isinstance(auth, LdapAuth) and auth.lookup is not None and auth.lookup.search_password is not None:
+        secrets["ldapSearchPassword"] = auth.lookup.search_password.get_secret_value()
     return secrets

@@ -153,7 +153,16 @@ def workshop(make_stack: StackFactory) -> Deployment:
 @pytest.fixture(scope="session")
 def native(make_stack: StackFactory) -> Deployment:
     """A small team's stack: people sign up, the admin approves them."""
-    return make_stack({"type": "native", "admins": ["boss"], "allowAll": True})
+    return make_stack(
+        {
+            "type": "native",
+            "admins": ["boss"],
+            "allowAll": True,
+            # A short lockout, so a test can see it expire.
+            "allowedFailedLogins": 3,
+            "lockoutSeconds": 5,
+        }
+    )
 
 
 def stack_objects(engine: docker.DockerClient, stack: str) -> dict[str, list[str]]:

@@ -14,6 +14,11 @@ class HubError(AssertionError):
     pass
 
 
+def escape(name: str) -> str:
+    """A username in a URL path, escaped the way JupyterHub does it (it keeps @ and ~)."""
+    return quote(name, safe="@~")
+
+
 class HubUser:
     """One browser: a cookie jar, and the hub's xsrf token as the pages hand it out."""
 
@@ -49,6 +54,17 @@ class HubUser:
             timeout=30,
         )
 
+    def wait_for_hub_and_login(self, password: str, username: str | None = None, timeout: float = 90) -> bool:
+        """Log in as soon as the hub answers again (after a restart); True once logged in."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                self.login(password, username)
+                return self.logged_in()
+            except (requests.RequestException, HubError):
+                time.sleep(0.5)
+        return False
+
     def logged_in(self) -> bool:
         response = self.session.get(self.url("hub/api/user"), timeout=30)
         return response.status_code == 200 and response.json().get("name") == self.name
@@ -79,7 +95,7 @@ class HubUser:
         handshake that gives the browser its cookie for the server: the server's API answers
         403, not a redirect, to a request without one.
         """
-        response = self.session.get(self.url(f"hub/spawn/{quote(self.name)}"), timeout=60)
+        response = self.session.get(self.url(f"hub/spawn/{escape(self.name)}"), timeout=60)
         if response.status_code >= 400:
             raise HubError(f"spawn page: HTTP {response.status_code}: {response.text[:500]}")
         server = self.wait_ready(timeout)
@@ -92,7 +108,7 @@ class HubUser:
         deadline = time.monotonic() + timeout
         model: dict[str, Any] = {}
         while time.monotonic() < deadline:
-            model = self.api("GET", f"users/{quote(self.name)}").json()
+            model = self.api("GET", f"users/{escape(self.name)}").json()
             server: dict[str, Any] = (model.get("servers") or {}).get("") or {}
             if server.get("ready"):
                 return server
@@ -100,12 +116,12 @@ class HubUser:
         raise HubError(f"server of {self.name} not ready after {timeout}s: {model}")
 
     def stop_server(self, timeout: float = 60) -> None:
-        response = self.api("DELETE", f"users/{quote(self.name)}/server")
+        response = self.api("DELETE", f"users/{escape(self.name)}/server")
         if response.status_code not in (202, 204):
             raise HubError(f"stop server: HTTP {response.status_code}: {response.text[:300]}")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            model = self.api("GET", f"users/{quote(self.name)}").json()
+            model = self.api("GET", f"users/{escape(self.name)}").json()
             if not model.get("servers"):
                 return
             time.sleep(0.5)
@@ -113,17 +129,17 @@ class HubUser:
 
     # --- the user's own server, through the proxy --------------------------------------------
     def server_url(self, path: str = "") -> str:
-        return self.url(f"user/{quote(self.name)}/{path.lstrip('/')}")
+        return self.url(f"user/{escape(self.name)}/{path.lstrip('/')}")
 
     def server_get(self, path: str) -> requests.Response:
         """GET on the user's server; the first call follows the OAuth dance with the hub."""
         return self.session.get(self.server_url(path), timeout=30)
 
     def _server_xsrf(self) -> str:
-        token = self.session.cookies.get("_xsrf", path=f"/user/{quote(self.name)}/")
+        token = self.session.cookies.get("_xsrf", path=f"/user/{escape(self.name)}/")
         if not token:
             self.server_get("lab")  # the server sets its own _xsrf cookie on a page load
-            token = self.session.cookies.get("_xsrf", path=f"/user/{quote(self.name)}/")
+            token = self.session.cookies.get("_xsrf", path=f"/user/{escape(self.name)}/")
         if not token:
             raise HubError("the user's server set no _xsrf cookie")
         return token

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from components.config import ConfigError, NativeAuth, SharedPasswordAuth, parse_stack_config
+from components.auth_config import NativeAuth, SharedPasswordAuth
+from components.config import ConfigError, parse_stack_config
 
 SHARED: dict[str, Any] = {"type": "shared-password", "allowAll": True, "password": "long-enough"}
 
@@ -33,8 +34,9 @@ def test_the_dev_stack_style_native_config_is_valid() -> None:
 
 
 def test_an_unknown_auth_type_names_the_accepted_ones() -> None:
-    assert "auth.type: 'gitHub' is not one of: shared-password, native" in problems(
-        {"auth": {"type": "gitHub"}}
+    assert (
+        "auth.type: 'gitHub' is not one of: shared-password, native, firstuse, github, oidc, ldap, anonymous"
+        in problems({"auth": {"type": "gitHub"}})
     )
 
 
@@ -43,7 +45,7 @@ def test_missing_auth_is_reported() -> None:
 
 
 def test_a_missing_auth_type_is_reported() -> None:
-    assert "auth.type: missing; set one of: shared-password, native" in problems({"auth": {"admins": []}})
+    assert "auth.type: missing; set one of: shared-password, native," in problems({"auth": {"admins": []}})
 
 
 def test_a_short_shared_password_is_refused_without_echoing_it() -> None:
@@ -80,8 +82,9 @@ def test_a_stack_where_nobody_could_log_in_is_refused() -> None:
     assert "auth.allowedUsers" in message and "auth.allowAll: true" in message
 
 
-def test_upper_case_usernames_are_refused_because_jupyterhub_lowercases_them() -> None:
-    assert "auth.allowedUsers.0:" in problems({"auth": {**SHARED, "allowedUsers": ["Alice"]}})
+def test_usernames_are_normalised_like_jupyterhub_does() -> None:
+    config = parse_stack_config({"auth": {**SHARED, "allowedUsers": [" Alice.Smith@Example.org "]}}, {"auth"})
+    assert config.auth.allowed_users == ("alice.smith@example.org",)  # type: ignore[union-attr]
 
 
 def test_an_unknown_key_is_an_error_not_ignored() -> None:
@@ -132,3 +135,75 @@ def test_spawner_limits_are_validated() -> None:
 def test_all_problems_are_reported_at_once() -> None:
     message = problems({"auth": {**SHARED, "password": "short"}, "publish": {"port": 0}})
     assert "auth.password" in message and "publish.port" in message
+
+
+GITHUB: dict[str, Any] = {"type": "github", "clientId": "Iv1.x", "clientSecret": "s", "allowAll": True}
+OIDC: dict[str, Any] = {
+    "type": "oidc",
+    "clientId": "hub",
+    "clientSecret": "s",
+    "issuer": "https://id.example.org/realms/lab",
+    "allowAll": True,
+}
+LDAP: dict[str, Any] = {
+    "type": "ldap",
+    "serverAddress": "ldap.example.org",
+    "bindDnTemplates": ["uid={username},ou=people,dc=example,dc=org"],
+    "allowAll": True,
+}
+
+
+def test_github_without_a_client_secret_is_refused() -> None:
+    raw = {k: v for k, v in GITHUB.items() if k != "clientSecret"}
+    assert "auth.clientSecret: missing" in problems({"auth": raw})
+
+
+def test_github_organisations_ask_for_the_read_org_scope() -> None:
+    config = parse_stack_config({"auth": {**GITHUB, "allowedOrganizations": ["lab:staff"]}}, {"auth"})
+    assert config.auth.scopes == ["read:user", "read:org"]  # type: ignore[union-attr]
+
+
+def test_an_oidc_issuer_must_be_https() -> None:
+    message = problems({"auth": {**OIDC, "issuer": "http://id.example.org"}})
+    assert "auth.issuer: must be an https:// URL, got 'http://id.example.org'" in message
+
+
+def test_oidc_needs_an_issuer_or_all_three_endpoints() -> None:
+    raw = {k: v for k, v in OIDC.items() if k != "issuer"}
+    message = problems({"auth": {**raw, "authorizeUrl": "https://id.example.org/auth"}})
+    assert (
+        "auth.issuer (discovery), or all of auth.authorizeUrl, auth.tokenUrl and auth.userinfoUrl" in message
+    )
+
+
+def test_ldap_without_a_bind_template_or_lookup_is_refused() -> None:
+    raw = {k: v for k, v in LDAP.items() if k != "bindDnTemplates"}
+    message = problems({"auth": raw})
+    assert "auth.bindDnTemplates" in message and "auth.lookup" in message
+
+
+def test_an_ldap_bind_template_needs_the_username_placeholder() -> None:
+    message = problems({"auth": {**LDAP, "bindDnTemplates": ["uid=alice,ou=people,dc=example,dc=org"]}})
+    assert "has no {username}" in message
+
+
+def test_ldap_tls_strategy_is_one_of_the_known_three() -> None:
+    message = problems({"auth": {**LDAP, "tlsStrategy": "none"}})
+    assert "auth.tlsStrategy:" in message and "before_bind" in message
+
+
+def test_an_ldap_search_password_must_be_a_secret() -> None:
+    lookup = {"searchBase": "ou=people,dc=example,dc=org", "searchUser": "cn=reader", "searchPassword": "x"}
+    raw = {k: v for k, v in LDAP.items() if k != "bindDnTemplates"}
+    message = problems({"auth": {**raw, "lookup": lookup}}, secret_keys=set())
+    assert "auth.lookup.searchPassword: stored in plain text" in message
+
+
+def test_anonymous_login_is_refused_on_a_stack_not_marked_demo() -> None:
+    message = problems({"auth": {"type": "anonymous"}})
+    assert "only allowed on a stack marked demo: true" in message
+    assert parse_stack_config({"auth": {"type": "anonymous"}, "demo": True}, set()).demo
+
+
+def test_firstuse_needs_an_explicit_allow_choice_too() -> None:
+    assert "auth.allowAll: true" in problems({"auth": {"type": "firstuse"}})

@@ -168,7 +168,7 @@ def test_a_bad_config_registers_nothing_and_names_the_key(tmp_path: Path) -> Non
     config = {**BASE_CONFIG, "jupyterhub-docker:auth": {"type": "gitHub"}}
     result = preview(tmp_path, config=config, secrets={})
     assert result.returncode == 1
-    assert "auth.type: 'gitHub' is not one of: shared-password, native" in result.stderr
+    assert "auth.type: 'gitHub' is not one of: shared-password, native, firstuse," in result.stderr
     assert [r for r in result.resources if r["custom"]] == []
 
 
@@ -195,4 +195,56 @@ def test_the_committed_dev_stack_is_a_valid_native_auth_stack() -> None:
     hub = next(r for r in document["resources"] if r["name"] == f"{ROOT}-hub-container")
     settings = json.loads(upload(hub, "/etc/jupyterhub/settings.json"))
     assert settings["auth"]["type"] == "native"
-    assert settings["auth"]["native"] == {"openSignup": False, "minimumPasswordLength": 8}
+    assert settings["auth"]["native"] == {
+        "signup": True,
+        "openSignup": False,
+        "minimumPasswordLength": 8,
+        "allowedFailedLogins": 5,
+        "lockoutSeconds": 600,
+    }
+
+
+def test_changing_the_auth_mode_changes_only_the_hub_and_its_readiness(
+    baseline: Preview, tmp_path: Path
+) -> None:
+    config = {
+        **BASE_CONFIG,
+        "jupyterhub-docker:auth": {"type": "native", "admins": ["teacher"], "allowAll": True},
+    }
+    changed = preview(tmp_path, config=config, secrets={})
+    assert changed.returncode == 0, changed.stderr
+    before = {r["urn"]: r["inputs"] for r in baseline.resources}
+    after = {r["urn"]: r["inputs"] for r in changed.resources}
+    assert set(before) == set(after)
+    differing = {short(urn) for urn in before if before[urn] != after[urn]}
+    assert differing == {f"{ROOT}-hub-container", f"{ROOT}-readiness-check"}
+
+
+def test_oauth_settings_carry_the_callback_derived_from_the_public_url(tmp_path: Path) -> None:
+    auth = {"type": "github", "clientId": "Iv1.abc", "allowedOrganizations": ["lab"]}
+    result = preview(
+        tmp_path,
+        config={**BASE_CONFIG, "jupyterhub-docker:auth": auth},
+        secrets={"auth.clientSecret": "gh-secret-1"},
+    )
+    assert result.returncode == 0, result.stderr
+    hub = result.by_name(f"{ROOT}-hub-container")
+    settings = json.loads(upload(hub, "/etc/jupyterhub/settings.json"))
+    assert settings["auth"]["github"] == {
+        "clientId": "Iv1.abc",
+        "callbackUrl": "http://127.0.0.1:8123/hub/oauth_callback",
+        "allowedOrganizations": ["lab"],
+        "scopes": ["read:user", "read:org"],
+    }
+    assert json.loads(upload(hub, "/run/jhub/secrets.json"))["clientSecret"] == "gh-secret-1"
+    assert "gh-secret-1" not in json.dumps(settings)
+
+
+def test_allowed_users_from_a_file_join_the_inline_list(tmp_path: Path) -> None:
+    userlist = tmp_path / "userlist"
+    userlist.write_text("# participants\nAlice\nbob  # late registration\n\n")
+    auth = {"type": "native", "allowedUsers": ["carol"], "allowedUsersFile": str(userlist)}
+    result = preview(tmp_path, config={**BASE_CONFIG, "jupyterhub-docker:auth": auth}, secrets={})
+    assert result.returncode == 0, result.stderr
+    settings = json.loads(upload(result.by_name(f"{ROOT}-hub-container"), "/etc/jupyterhub/settings.json"))
+    assert settings["auth"]["allowedUsers"] == ["alice", "bob", "carol"]

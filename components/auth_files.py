@@ -1,0 +1,41 @@
+"""Files an auth config may point at, read (and checked) before any resource is registered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .auth_config import AnonymousAuth, AuthConfig
+from .config import ConfigError, resolve_path
+
+
+def read_allowed_users(auth: AuthConfig, project_dir: Path) -> list[str]:
+    """Names from auth.allowedUsersFile: one per line, `#` comments and blank lines ignored."""
+    if isinstance(auth, AnonymousAuth) or auth.allowed_users_file is None:
+        return []
+    path = resolve_path(project_dir, auth.allowed_users_file, "auth.allowedUsersFile")
+    names = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        name = line.split("#", 1)[0].strip().lower()
+        if not name:
+            continue
+        if any(c.isspace() for c in name):
+            raise ConfigError(
+                f"invalid stack config:\n  auth.allowedUsersFile: line {number} of {path} holds "
+                f"{line.strip()!r}; write one username per line"
+            )
+        names.append(name)
+    return sorted(set(names))
+
+
+def read_auth_ca(auth: AuthConfig, project_dir: Path) -> str | None:
+    """The PEM of auth.caCertificatesFile (the identity provider's private CA), if set."""
+    ca_file = getattr(auth, "ca_certificates_file", None)
+    if ca_file is None:
+        return None
+    path = resolve_path(project_dir, ca_file, "auth.caCertificatesFile")
+    pem = path.read_text()
+    if "-----BEGIN CERTIFICATE-----" not in pem:
+        raise ConfigError(
+            f"invalid stack config:\n  auth.caCertificatesFile: {ca_file!r} holds no PEM certificate"
+        )
+    return pem
