@@ -9,6 +9,7 @@ ever generated from strings, and the same image serves every stack.
 import json
 import os
 import ssl
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 SETTINGS_FILE = Path(os.environ.get("JHUB_SETTINGS_FILE", "/etc/jupyterhub/settings.json"))
 SECRETS_FILE = Path(os.environ.get("JHUB_SECRETS_FILE", "/run/jhub/secrets.json"))
 DATA_DIR = Path("/srv/jupyterhub/data")
+DISCOVERY_TIMEOUT = 120  # seconds the hub waits at start for the OIDC provider's discovery
 
 settings = json.loads(SETTINGS_FILE.read_text())
 secrets = json.loads(SECRETS_FILE.read_text())
@@ -55,8 +57,19 @@ def oidc_endpoints(oidc: dict[str, Any]) -> tuple[str, str, str]:
         return oidc["authorizeUrl"], oidc["tokenUrl"], oidc["userinfoUrl"]
     context = ssl.create_default_context(cafile=oidc["caFile"]) if oidc["caFile"] else None
     url = oidc["issuer"] + "/.well-known/openid-configuration"
-    with urllib.request.urlopen(url, timeout=30, context=context) as response:
-        discovery = json.load(response)
+    # The provider may come up after the hub (a host reboot starts containers in any order):
+    # retry for a while instead of crash-looping, then fail with the reason.
+    deadline = time.monotonic() + DISCOVERY_TIMEOUT
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=10, context=context) as response:
+                discovery = json.load(response)
+            break
+        except (OSError, ValueError) as exc:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"OIDC discovery at {url} failed: {exc}") from exc
+            print(f"OIDC discovery at {url} failed ({exc}); retrying", flush=True)
+            time.sleep(2)
     return discovery["authorization_endpoint"], discovery["token_endpoint"], discovery["userinfo_endpoint"]
 
 

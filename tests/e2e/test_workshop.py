@@ -78,6 +78,8 @@ def test_a_wrong_password_is_refused(workshop: Deployment) -> None:
 
 def test_only_admins_list_users_through_the_rest_api(workshop: Deployment) -> None:
     bob = HubUser(workshop.url, "bob")
+    bob.login(ADMIN_PASSWORD)
+    assert not bob.logged_in(), "the admin password only works for admins"
     assert bob.login(USER_PASSWORD).status_code == 200
     assert bob.api("GET", "users").status_code == 403
 
