@@ -22,3 +22,6 @@ pulumi.export("admins", hub.admins)
 pulumi.export("network", hub.network)
 pulumi.export("dataVolume", hub.data_volume)
 pulumi.export("ready", hub.ready)
+if hub.ca_certificate is not None:
+    # tls.mode self-signed: the CA to trust (browsers, `curl --cacert`).
+    pulumi.export("caCertificate", hub.ca_certificate)

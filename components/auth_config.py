@@ -15,8 +15,8 @@ from pydantic.alias_generators import to_camel
 
 AUTH_TYPES = ("shared-password", "native", "firstuse", "github", "oidc", "ldap", "anonymous")
 
-# Config paths that hold secrets, as `pulumi config set --secret --path <path>` names them.
-SECRET_PATHS = (
+# Auth config paths that hold secrets, as `pulumi config set --secret --path <path>` names them.
+AUTH_SECRET_PATHS = (
     "auth.password",
     "auth.adminPassword",
     "auth.clientSecret",

@@ -8,6 +8,7 @@ would be accepted, so a bad `pulumi preview` never creates anything.
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import json
 import re
@@ -25,9 +26,13 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from .auth_config import AUTH_TYPES, SECRET_PATHS, AnonymousAuth, AuthConfig
+from .auth_config import AUTH_SECRET_PATHS, AUTH_TYPES, AnonymousAuth, AuthConfig
+from .certificates import check_manual
 
 NAMESPACE = "jupyterhub-docker"
+# Config paths that hold secrets; a value found at one of them in a key Pulumi does not hold
+# as a secret was written in plain text into the stack file, and is refused.
+SECRET_PATHS = (*AUTH_SECRET_PATHS, "tls.certificate", "tls.key")
 
 
 class ConfigError(ValueError):
@@ -39,18 +44,95 @@ class _Model(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
 
 
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+ACME_DIRECTORIES = {
+    "production": "https://acme-v02.api.letsencrypt.org/directory",
+    "staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
+}
+
+
 class TlsConfig(_Model):
-    mode: Literal["none"] = "none"
+    """HTTPS at an edge proxy (Caddy) in front of the proxy, or plain HTTP (`none`)."""
+
+    mode: Literal["none", "self-signed", "manual", "letsencrypt"] = "none"
     # Publishing plain HTTP beyond loopback is only sane behind another TLS terminator;
     # the stack has to say so.
     behind_tls_terminator: bool = False
+    domain: str | None = None
+    # manual: the certificate chain (leaf first) and its key, both Pulumi secrets.
+    certificate: SecretStr | None = None
+    key: SecretStr | None = None
+    # letsencrypt: the ACME account's email and directory (production, staging or a URL), and
+    # for a private ACME CA the PEM file of the root its directory's HTTPS certificate chains to.
+    email: str | None = None
+    acme_directory: str = "production"
+    acme_ca_root_file: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode != "none"
+
+    @property
+    def acme_directory_url(self) -> str:
+        return ACME_DIRECTORIES.get(self.acme_directory, self.acme_directory)
+
+    @model_validator(mode="after")
+    def _mode_settings(self) -> TlsConfig:
+        if self.mode == "none":
+            for key in ("domain", "certificate", "key", "email", "acme_ca_root_file"):
+                if getattr(self, key) is not None:
+                    raise ValueError(f"tls.{to_camel(key)} is only used with a tls.mode other than none")
+            return self
+        if self.behind_tls_terminator:
+            raise ValueError("tls.behindTlsTerminator only applies to tls.mode: none")
+        if self.domain is None:
+            raise ValueError(f"tls.domain: missing; tls.mode {self.mode} needs the hub's DNS name")
+        if not _HOSTNAME.match(self.domain):
+            raise ValueError(f"tls.domain: {self.domain!r} is not a DNS name such as hub.example.org")
+        if self.mode == "manual":
+            if self.certificate is None or self.key is None:
+                raise ValueError(
+                    "tls.mode manual needs tls.certificate and tls.key: run `pulumi config set --secret "
+                    "--path tls.certificate < chain.pem` and the same for tls.key"
+                )
+            problems = check_manual(
+                self.certificate.get_secret_value(),
+                self.key.get_secret_value(),
+                self.domain,
+                datetime.datetime.now(datetime.UTC),
+            )
+            if problems:
+                raise ValueError("; ".join(problems))
+        elif self.certificate is not None or self.key is not None:
+            raise ValueError("tls.certificate and tls.key are only used with tls.mode: manual")
+        if self.mode == "letsencrypt":
+            if not self.email or "@" not in self.email:
+                raise ValueError("tls.email: an email address is required for the ACME account")
+            url = self.acme_directory_url
+            if not url.startswith("https://"):
+                raise ValueError(
+                    f"tls.acmeDirectory: {self.acme_directory!r} is not production, staging "
+                    "or an https:// URL"
+                )
+        elif self.email is not None or self.acme_ca_root_file is not None:
+            raise ValueError("tls.email and tls.acmeCaRootFile are only used with tls.mode: letsencrypt")
+        return self
 
 
 class PublishConfig(_Model):
-    """Where the proxy's public port is published on the Docker host."""
+    """Where the public ports are published on the Docker host: the proxy's HTTP port without
+    TLS (default 8000), the edge's HTTP (default 80) and HTTPS ports with it."""
 
     address: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1, le=65535)
+    port: int | None = Field(default=None, ge=1, le=65535)
+    https_port: int = Field(default=443, ge=1, le=65535)
+
+    def http_port(self, tls: TlsConfig) -> int:
+        if self.port is not None:
+            return self.port
+        return 80 if tls.enabled else 8000
 
     @field_validator("address")
     @classmethod
@@ -72,6 +154,8 @@ class ImagesConfig(_Model):
     # FROM of the hub image and of the default notebook image: any image with python3 + venv.
     base: str = "python:3.12-slim-bookworm"
     proxy: str = "quay.io/jupyterhub/configurable-http-proxy:4.6.3"
+    # The TLS edge (any Caddy 2.6+ image with `caddy` on PATH).
+    edge: str = "caddy:2.8.4"
     pip_index_url: str | None = None
     # A PEM file of extra CA certificates trusted by pip during builds (TLS-intercepting
     # proxies, private mirrors). Relative paths are relative to the project directory.
@@ -152,6 +236,12 @@ class StackConfig(_Model):
         return self
 
     @model_validator(mode="after")
+    def _distinct_ports(self) -> StackConfig:
+        if self.tls.enabled and self.publish.http_port(self.tls) == self.publish.https_port:
+            raise ValueError("publish.port and publish.httpsPort must differ")
+        return self
+
+    @model_validator(mode="after")
     def _no_public_plain_http(self) -> StackConfig:
         if self.tls.mode == "none" and not self.publish.is_loopback and not self.tls.behind_tls_terminator:
             raise ValueError(
@@ -175,6 +265,8 @@ def _format_error(error: Any) -> str:
     if kind == "extra_forbidden":
         return f"{key}: unknown setting (check the spelling against README.md)"
     message = str(error["msg"]).removeprefix("Value error, ")
+    if not loc or message.startswith((key + ".", key + " ")):
+        return message  # a cross-setting check whose message names its keys itself
     if key in SECRET_PATHS or isinstance(error.get("input"), (dict, SecretStr)):
         return f"{key}: {message}"
     return f"{key}: {message} (got {error.get('input')!r})"

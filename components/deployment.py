@@ -10,9 +10,11 @@ import pulumi
 import pulumi_random as random
 
 from .auth_config import AnonymousAuth
-from .auth_files import read_allowed_users, read_auth_ca
+from .caddyfile import render_caddyfile
 from .config import StackConfig
+from .config_files import read_acme_ca_root, read_allowed_users, read_auth_ca
 from .docker_inputs import as_secret
+from .edge import Edge
 from .host import DockerHost
 from .hub import Hub
 from .images import BuildSpec, BuiltImage, NotebookImage, common_build_args, hub_jupyterhub_version
@@ -22,6 +24,7 @@ from .network import StackNetwork
 from .proxy import Proxy
 from .settings import hub_secrets, render_settings
 from .storage import DataVolume
+from .tls import SelfSignedCertificate
 
 
 @dataclass(frozen=True)
@@ -73,8 +76,17 @@ class JupyterHubDeployment(pulumi.ComponentResource):
             notebook_spec.checked_context("notebook.build")
         allowed_from_file = read_allowed_users(config.auth, args.project_dir)
         auth_ca_pem = read_auth_ca(config.auth, args.project_dir)
-        local_address = "127.0.0.1" if config.publish.address == "0.0.0.0" else config.publish.address
-        self.url = f"http://{local_address}:{config.publish.port}/"
+        tls_config, publish = config.tls, config.publish
+        http_port = publish.http_port(tls_config)
+        # Where Pulumi's machine reaches the published ports (readiness).
+        local_address = "127.0.0.1" if publish.address == "0.0.0.0" else publish.address
+        if tls_config.enabled:
+            assert tls_config.domain is not None
+            https_suffix = "" if publish.https_port == 443 else f":{publish.https_port}"
+            self.url = f"https://{tls_config.domain}{https_suffix}/"
+        else:
+            self.url = f"http://{local_address}:{http_port}/"
+        acme_root = read_acme_ca_root(tls_config, args.project_dir)
 
         host = DockerHost(f"{name}-host", config.docker_host, child)
         network = StackNetwork(f"{name}-network", host, names, child)
@@ -99,7 +111,7 @@ class JupyterHubDeployment(pulumi.ComponentResource):
             names=names,
             image=config.images.proxy,
             network=network.name,
-            publish=config.publish,
+            publish=None if tls_config.enabled else (publish, http_port),
             auth_token=proxy_token,
             opts=child,
         )
@@ -145,10 +157,45 @@ class JupyterHubDeployment(pulumi.ComponentResource):
             opts=child,
         )
 
+        self.ca_certificate: pulumi.Output[str] | None = None
+        triggers: list[pulumi.Input[str]] = [hub.container_id, proxy.container_id]
+        if tls_config.enabled:
+            assert tls_config.domain is not None
+            certificate: tuple[pulumi.Input[str], pulumi.Output[str]] | None = None
+            if tls_config.mode == "self-signed":
+                self_signed = SelfSignedCertificate(
+                    f"{name}-certificate", names=names, domain=tls_config.domain, opts=child
+                )
+                certificate = (self_signed.chain_pem, self_signed.key_pem)
+                self.ca_certificate = self_signed.ca_cert_pem
+            elif tls_config.mode == "manual":
+                assert tls_config.certificate is not None and tls_config.key is not None
+                certificate = (
+                    as_secret(pulumi.Output.from_input(tls_config.certificate.get_secret_value())),
+                    as_secret(pulumi.Output.from_input(tls_config.key.get_secret_value())),
+                )
+            edge = Edge(
+                f"{name}-edge",
+                host,
+                names=names,
+                image=config.images.edge,
+                network=network.name,
+                domain=tls_config.domain,
+                publish=publish,
+                http_port=http_port,
+                caddyfile=proxy.target.apply(lambda target: render_caddyfile(tls_config, publish, target)),
+                certificate=certificate,
+                acme_ca_root_pem=acme_root,
+                keep_data=config.keep_data,
+                opts=child,
+            )
+            triggers.append(edge.container_id)
         readiness = Readiness(
             f"{name}-readiness",
             health_url=f"{self.url}hub/health",
-            triggers=[hub.container_id, proxy.container_id],
+            connect_address=local_address,
+            ca_pem=self.ca_certificate,
+            triggers=triggers,
             opts=child,
         )
         self.ready: pulumi.Output[str] = readiness.message

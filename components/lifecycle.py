@@ -57,6 +57,8 @@ class Readiness(pulumi.ComponentResource):
         name: str,
         *,
         health_url: str,
+        connect_address: str,
+        ca_pem: pulumi.Input[str] | None,
         triggers: list[pulumi.Input[str]],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -65,7 +67,14 @@ class Readiness(pulumi.ComponentResource):
             f"{name}-check",
             create=script("wait_for_hub"),
             interpreter=PYTHON,
-            environment={"JHUB_HEALTH_URL": health_url, "JHUB_READY_TIMEOUT": "180"},
+            environment={
+                "JHUB_HEALTH_URL": health_url,
+                # The public URL may name a domain that only resolves elsewhere: connect to the
+                # published address, and present the URL's host (SNI, Host header).
+                "JHUB_CONNECT_ADDRESS": connect_address,
+                "JHUB_CA_PEM": ca_pem or "",
+                "JHUB_READY_TIMEOUT": "180",
+            },
             # Re-run whenever the hub or proxy container is replaced.
             triggers=triggers,
             opts=pulumi.ResourceOptions(parent=self),

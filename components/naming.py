@@ -42,6 +42,15 @@ class StackNames:
         return f"{self.prefix}-proxy"
 
     @property
+    def edge(self) -> str:
+        return f"{self.prefix}-edge"
+
+    @property
+    def edge_volume(self) -> str:
+        """Caddy's certificates and ACME account."""
+        return f"{self.prefix}-edge-data"
+
+    @property
     def hub_image(self) -> str:
         return f"{self.prefix}-hub"
 

@@ -36,7 +36,7 @@ class Proxy(pulumi.ComponentResource):
         names: StackNames,
         image: str,
         network: pulumi.Input[str],
-        publish: PublishConfig,
+        publish: tuple[PublishConfig, int] | None,
         auth_token: pulumi.Output[str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -60,7 +60,10 @@ class Proxy(pulumi.ComponentResource):
             ],
             uploads=[docker.ContainerUploadArgs(file=TOKEN_FILE, content=auth_token)],
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network)],
-            ports=[docker.ContainerPortArgs(internal=PUBLIC_PORT, external=publish.port, ip=publish.address)],
+            # Published only without TLS; with TLS the edge is the only way in.
+            ports=[]
+            if publish is None
+            else [docker.ContainerPortArgs(internal=PUBLIC_PORT, external=publish[1], ip=publish[0].address)],
             restart="unless-stopped",
             labels=label_inputs(docker.ContainerLabelArgs, {**names.labels, LABEL_ROLE: "proxy"}),
             # The container name is fixed, so a replacement must remove the old one first.
@@ -68,4 +71,5 @@ class Proxy(pulumi.ComponentResource):
         )
         self.container_id: pulumi.Output[str] = container.id
         self.api_url = container.name.apply(lambda n: f"http://{n}:{API_PORT}")
+        self.target = container.name.apply(lambda n: f"{n}:{PUBLIC_PORT}")
         self.register_outputs({"apiUrl": self.api_url})

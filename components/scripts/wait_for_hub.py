@@ -1,23 +1,51 @@
-"""Readiness: return only when the hub answers through the public URL (via the proxy)."""
+"""Readiness: return only when the hub answers through the public URL (edge or proxy).
 
+The public URL may name a domain that only resolves elsewhere (public DNS, a test network), so
+the script connects to the published address and presents the URL's host name: as SNI for TLS
+and in the Host header. With a CA (tls.mode self-signed) the certificate is verified; otherwise
+a TLS handshake with the edge is enough to show it serves a certificate.
+"""
+
+import http.client
 import os
+import socket
+import ssl
 import sys
 import time
-import urllib.error
-import urllib.request
+from urllib.parse import urlsplit
 
-url = os.environ["JHUB_HEALTH_URL"]
+url = urlsplit(os.environ["JHUB_HEALTH_URL"])
+address = os.environ.get("JHUB_CONNECT_ADDRESS") or url.hostname or "127.0.0.1"
+ca_pem = os.environ.get("JHUB_CA_PEM", "")
 timeout = float(os.environ.get("JHUB_READY_TIMEOUT", "180"))
+https = url.scheme == "https"
+port = url.port or (443 if https else 80)
+host = url.hostname or address
+
+if https:
+    context = ssl.create_default_context(cadata=ca_pem) if ca_pem else ssl._create_unverified_context()
+
+
+def status() -> int:
+    sock = socket.create_connection((address, port), timeout=5)
+    if https:
+        sock = context.wrap_socket(sock, server_hostname=host)
+    connection = http.client.HTTPConnection(host, port, timeout=5)
+    connection.sock = sock
+    connection.request("GET", url.path or "/", headers={"Host": url.netloc})
+    return connection.getresponse().status
+
+
 started = time.monotonic()
 last_error = "no answer yet"
 while time.monotonic() - started < timeout:
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            if response.status == 200:
-                print(f"hub ready at {url} after {time.monotonic() - started:.1f}s")
-                sys.exit(0)
-            last_error = f"HTTP {response.status}"
-    except (urllib.error.URLError, OSError) as exc:
+        code = status()
+        if code == 200:
+            print(f"hub ready at {url.geturl()} after {time.monotonic() - started:.1f}s")
+            sys.exit(0)
+        last_error = f"HTTP {code}"
+    except (OSError, ssl.SSLError, http.client.HTTPException) as exc:
         last_error = str(exc)
     time.sleep(1)
-sys.exit(f"hub did not answer at {url} within {timeout:.0f}s (last: {last_error})")
+sys.exit(f"hub did not answer at {url.geturl()} (via {address}) within {timeout:.0f}s (last: {last_error})")

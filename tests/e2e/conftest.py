@@ -28,6 +28,7 @@ from tests.deployers import (
 TEST_IMAGES = {
     "base": "local/python:3.11-bookworm",
     "proxy": "local/configurable-http-proxy:bookworm",
+    "edge": "local/caddy:bookworm",
 }
 USER_PASSWORD = "workshop-" + secrets.token_hex(6)
 ADMIN_PASSWORD = "admin-" + secrets.token_hex(16)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
+import uuid
 from typing import Any
 from urllib.parse import quote
 
 import requests
+import websocket
 
 
 class HubError(AssertionError):
@@ -173,3 +176,62 @@ class HubUser:
 
     def get_contents(self, path: str) -> requests.Response:
         return self.server_get(f"api/contents/{path}")
+
+    def run_code(self, code: str, timeout: float = 60) -> str:
+        """Start a kernel and execute `code` over its websocket, as JupyterLab does; the result."""
+        headers = {"X-XSRFToken": self._server_xsrf()}
+        started = self.session.post(
+            self.server_url("api/kernels"), json={"name": "python3"}, headers=headers, timeout=60
+        )
+        if started.status_code != 201:
+            raise HubError(f"starting a kernel: HTTP {started.status_code}: {started.text[:300]}")
+        kernel = started.json()["id"]
+        ws_url = "ws" + self.server_url(f"api/kernels/{kernel}/channels").removeprefix("http")
+        cookie = "; ".join(f"{c.name}={c.value}" for c in self.session.cookies)
+        verify = self.session.verify
+        sslopt: dict[str, Any] = {"ca_certs": verify} if isinstance(verify, str) else {}
+        channel = websocket.create_connection(
+            ws_url,
+            cookie=cookie,
+            header=[f"X-XSRFToken: {headers['X-XSRFToken']}"],
+            origin=self.base_url.rstrip("/"),
+            sslopt=sslopt,
+            timeout=timeout,
+        )
+        try:
+            msg_id = uuid.uuid4().hex
+            channel.send(
+                json.dumps(
+                    {
+                        "header": {
+                            "msg_id": msg_id,
+                            "username": self.name,
+                            "session": uuid.uuid4().hex,
+                            "msg_type": "execute_request",
+                            "version": "5.3",
+                        },
+                        "parent_header": {},
+                        "metadata": {},
+                        "content": {
+                            "code": code,
+                            "silent": False,
+                            "store_history": False,
+                            "allow_stdin": False,
+                        },
+                        "channel": "shell",
+                    }
+                )
+            )
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                message = json.loads(channel.recv())
+                if message.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                if message["msg_type"] == "execute_result":
+                    return str(message["content"]["data"]["text/plain"])
+                if message["msg_type"] == "error":
+                    raise HubError(f"kernel error: {message['content'].get('evalue')}")
+            raise HubError(f"no result from the kernel within {timeout}s")
+        finally:
+            channel.close()
+            self.session.delete(self.server_url(f"api/kernels/{kernel}"), headers=headers, timeout=30)

@@ -449,28 +449,3 @@ class RandomPassword(Handler):
             alphabet += "!@#$%&*()-_=+[]{}<>:?"
         result = "".join(secrets.choice(alphabet) for _ in range(int(inputs["length"])))
         return "none", {**inputs, "result": result}
-
-
-HANDLERS: dict[str, Handler] = {
-    h.type: h
-    for h in (
-        DockerProvider(),
-        Network(),
-        Volume(),
-        Image(),
-        RemoteImage(),
-        Container(),
-        Command(),
-        RandomPassword(),
-    )
-}
-
-
-def handler_for(type_: str) -> Handler:
-    try:
-        return HANDLERS[type_]
-    except KeyError:
-        raise HarnessError(
-            f"resource type {type_} is not implemented by the harness "
-            f"(implemented: {', '.join(sorted(HANDLERS))})"
-        ) from None

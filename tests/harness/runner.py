@@ -19,7 +19,8 @@ from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mo
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from .engine import Context, Record, handler_for
+from .engine import Context, Record
+from .handlers import handler_for
 from .values import HarnessError, digest, mark_secrets, unwrap
 
 # Resource options that change what an engine does. The harness implements protect,
@@ -40,6 +41,21 @@ _CHECKED_OPTIONS = {
 _SDK_SET_OPTIONS: dict[tuple[str, str], set[str]] = {
     ("command:local:Command", "replaceOnChanges"): {"triggers[*]"},
     ("random:index/randomPassword:RandomPassword", "additionalSecretOutputs"): {"bcryptHash", "result"},
+    # pulumi-tls marks its private keys secret; the program wraps what it passes on as well.
+    ("tls:index/privateKey:PrivateKey", "additionalSecretOutputs"): {
+        "privateKeyOpenssh",
+        "privateKeyPem",
+        "privateKeyPemPkcs8",
+    },
+    ("tls:index/selfSignedCert:SelfSignedCert", "additionalSecretOutputs"): {
+        "privateKeyPem",
+        "privateKeyPemWo",
+    },
+    ("tls:index/certRequest:CertRequest", "additionalSecretOutputs"): {"privateKeyPem", "privateKeyPemWo"},
+    ("tls:index/locallySignedCert:LocallySignedCert", "additionalSecretOutputs"): {
+        "caPrivateKeyPem",
+        "caPrivateKeyPemWo",
+    },
 }
 
 

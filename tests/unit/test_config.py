@@ -21,7 +21,7 @@ def problems(raw: dict[str, Any], secret_keys: set[str] | None = None) -> str:
 def test_a_minimal_shared_password_stack_is_valid_with_loopback_defaults() -> None:
     config = parse_stack_config({"auth": SHARED}, {"auth"})
     assert isinstance(config.auth, SharedPasswordAuth)
-    assert config.publish.address == "127.0.0.1" and config.publish.port == 8000
+    assert config.publish.address == "127.0.0.1" and config.publish.http_port(config.tls) == 8000
     assert config.docker_host == "unix:///var/run/docker.sock"
     assert config.keep_data is False
     assert config.notebook.effective_build is not None
@@ -113,7 +113,7 @@ def test_plain_http_beyond_loopback_needs_an_explicit_tls_terminator() -> None:
 
 
 def test_an_unsupported_tls_mode_is_refused() -> None:
-    assert "tls.mode:" in problems({"auth": SHARED, "tls": {"mode": "letsencrypt"}})
+    assert "tls.mode:" in problems({"auth": SHARED, "tls": {"mode": "acme"}})
 
 
 def test_a_remote_docker_host_is_not_supported_yet() -> None:

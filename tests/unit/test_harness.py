@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.deployers import PROJECT_DIR
-from tests.harness.engine import Record, handler_for
+from tests.harness.engine import Record
+from tests.harness.handlers import handler_for
 from tests.harness.runner import deletion_order
 from tests.harness.values import HarnessError, check_schema
 

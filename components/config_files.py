@@ -1,11 +1,11 @@
-"""Files an auth config may point at, read (and checked) before any resource is registered."""
+"""Files the config may point at, read (and checked) before any resource is registered."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from .auth_config import AnonymousAuth, AuthConfig
-from .config import ConfigError, resolve_path
+from .config import ConfigError, TlsConfig, resolve_path
 
 
 def read_allowed_users(auth: AuthConfig, project_dir: Path) -> list[str]:
@@ -27,15 +27,22 @@ def read_allowed_users(auth: AuthConfig, project_dir: Path) -> list[str]:
     return sorted(set(names))
 
 
+def read_pem_file(project_dir: Path, value: str, key: str) -> str:
+    path = resolve_path(project_dir, value, key)
+    pem = path.read_text()
+    if "-----BEGIN CERTIFICATE-----" not in pem:
+        raise ConfigError(f"invalid stack config:\n  {key}: {value!r} holds no PEM certificate")
+    return pem
+
+
 def read_auth_ca(auth: AuthConfig, project_dir: Path) -> str | None:
     """The PEM of auth.caCertificatesFile (the identity provider's private CA), if set."""
     ca_file = getattr(auth, "ca_certificates_file", None)
-    if ca_file is None:
+    return None if ca_file is None else read_pem_file(project_dir, ca_file, "auth.caCertificatesFile")
+
+
+def read_acme_ca_root(tls: TlsConfig, project_dir: Path) -> str | None:
+    """The PEM of tls.acmeCaRootFile (a private ACME CA's root), if set."""
+    if tls.acme_ca_root_file is None:
         return None
-    path = resolve_path(project_dir, ca_file, "auth.caCertificatesFile")
-    pem = path.read_text()
-    if "-----BEGIN CERTIFICATE-----" not in pem:
-        raise ConfigError(
-            f"invalid stack config:\n  auth.caCertificatesFile: {ca_file!r} holds no PEM certificate"
-        )
-    return pem
+    return read_pem_file(project_dir, tls.acme_ca_root_file, "tls.acmeCaRootFile")

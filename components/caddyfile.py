@@ -1,0 +1,41 @@
+"""The edge's Caddyfile, rendered from the validated TLS config."""
+
+from __future__ import annotations
+
+from .config import PublishConfig, TlsConfig
+
+EDGE_HTTP_PORT = 80
+EDGE_HTTPS_PORT = 443
+CADDYFILE = "/etc/caddy/Caddyfile"
+CERT_FILE = "/etc/caddy/tls/chain.pem"
+KEY_FILE = "/etc/caddy/tls/key.pem"
+ACME_ROOT_FILE = "/etc/caddy/acme-ca-root.pem"
+# Caddy keeps certificates and the ACME account under $XDG_DATA_HOME; it is a volume, so a
+# restarted or replaced edge serves the same certificate without a new order.
+DATA_DIR = "/data"
+
+
+def render_caddyfile(tls: TlsConfig, publish: PublishConfig, proxy_target: str) -> str:
+    assert tls.domain is not None  # the config model guarantees a domain when TLS is on
+    global_options = ["admin off", f"http_port {EDGE_HTTP_PORT}", f"https_port {EDGE_HTTPS_PORT}"]
+    if tls.mode == "letsencrypt":
+        global_options += [f"email {tls.email}", f"acme_ca {tls.acme_directory_url}"]
+        if tls.acme_ca_root_file:
+            global_options.append(f"acme_ca_root {ACME_ROOT_FILE}")
+    # The self-signed certificate also names localhost, for a browser on the Docker host.
+    site = tls.domain + (", localhost" if tls.mode == "self-signed" else "")
+    https_suffix = "" if publish.https_port == 443 else f":{publish.https_port}"
+    lines = ["{", *(f"\t{option}" for option in global_options), "}", ""]
+    # An explicit redirect, so it names the published HTTPS port even when that is not 443.
+    # (Caddy still answers ACME HTTP-01 challenges on this port before any route.)
+    lines += [f"http://{tls.domain} {{", f"\tredir https://{{host}}{https_suffix}{{uri}} 308", "}", ""]
+    lines += [f"{site} {{"]
+    if tls.mode in ("self-signed", "manual"):
+        lines.append(f"\ttls {CERT_FILE} {KEY_FILE}")
+    lines += [
+        '\theader Strict-Transport-Security "max-age=31536000"',
+        # Websockets (kernels) pass through reverse_proxy as they are.
+        f"\treverse_proxy {proxy_target}",
+        "}",
+    ]
+    return "\n".join(lines) + "\n"

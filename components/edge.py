@@ -1,0 +1,88 @@
+"""The TLS edge: Caddy terminates HTTPS, redirects HTTP, and proxies to configurable-http-proxy.
+
+It is the only published container when TLS is on. Its certificates come from the stack
+(self-signed, manual) or from an ACME CA (letsencrypt), kept on its own volume.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_docker as docker
+
+from .caddyfile import (
+    ACME_ROOT_FILE,
+    CADDYFILE,
+    CERT_FILE,
+    DATA_DIR,
+    EDGE_HTTP_PORT,
+    EDGE_HTTPS_PORT,
+    KEY_FILE,
+)
+from .config import PublishConfig
+from .docker_inputs import label_inputs
+from .host import DockerHost
+from .naming import LABEL_ROLE, StackNames
+
+
+class Edge(pulumi.ComponentResource):
+    container_id: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        host: DockerHost,
+        *,
+        names: StackNames,
+        image: str,
+        network: pulumi.Input[str],
+        domain: str,
+        publish: PublishConfig,
+        http_port: int,
+        caddyfile: pulumi.Input[str],
+        certificate: tuple[pulumi.Input[str], pulumi.Output[str]] | None,
+        acme_ca_root_pem: str | None,
+        keep_data: bool,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("jupyterhub-docker:index:Edge", name, None, opts)
+        pulled = docker.RemoteImage(
+            f"{name}-image", name=image, keep_locally=True, opts=host.child_opts(self)
+        )
+        data = docker.Volume(
+            f"{name}-data",
+            name=names.edge_volume,
+            labels=label_inputs(docker.VolumeLabelArgs, {**names.labels, LABEL_ROLE: "edge-data"}),
+            opts=host.child_opts(self, retain_on_delete=keep_data),
+        )
+        uploads = [docker.ContainerUploadArgs(file=CADDYFILE, content=caddyfile)]
+        if certificate is not None:
+            chain, key = certificate
+            uploads += [
+                docker.ContainerUploadArgs(file=CERT_FILE, content=chain),
+                docker.ContainerUploadArgs(file=KEY_FILE, content=key),
+            ]
+        if acme_ca_root_pem is not None:
+            uploads.append(docker.ContainerUploadArgs(file=ACME_ROOT_FILE, content=acme_ca_root_pem))
+        container = docker.Container(
+            f"{name}-container",
+            name=names.edge,
+            image=pulled.name,
+            command=["caddy", "run", "--config", CADDYFILE, "--adapter", "caddyfile"],
+            envs=[f"XDG_DATA_HOME={DATA_DIR}", "XDG_CONFIG_HOME=/config"],
+            # The domain is an alias on the stack network, so an ACME CA there reaches the edge
+            # by name (as Let's Encrypt reaches it through public DNS).
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network, aliases=[domain])],
+            volumes=[docker.ContainerVolumeArgs(volume_name=data.name, container_path=DATA_DIR)],
+            uploads=uploads,
+            ports=[
+                docker.ContainerPortArgs(internal=EDGE_HTTP_PORT, external=http_port, ip=publish.address),
+                docker.ContainerPortArgs(
+                    internal=EDGE_HTTPS_PORT, external=publish.https_port, ip=publish.address
+                ),
+            ],
+            restart="unless-stopped",
+            labels=label_inputs(docker.ContainerLabelArgs, {**names.labels, LABEL_ROLE: "edge"}),
+            opts=host.child_opts(self, delete_before_replace=True),
+        )
+        self.container_id = container.id
+        self.register_outputs({"containerId": self.container_id})
