@@ -111,6 +111,14 @@ def _preview_outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str,
         outputs["result"] = f"preview-random-{name}"
     if type_ == "command:local:Command":
         outputs.update(stdout="", stderr="")
+    placeholders = {
+        "tls:index/privateKey:PrivateKey": ("privateKeyPem", "publicKeyPem"),
+        "tls:index/selfSignedCert:SelfSignedCert": ("certPem",),
+        "tls:index/certRequest:CertRequest": ("certRequestPem",),
+        "tls:index/locallySignedCert:LocallySignedCert": ("certPem",),
+    }
+    for key in placeholders.get(type_, ()):
+        outputs[key] = f"preview-{key}-{name}"
     return outputs
 
 

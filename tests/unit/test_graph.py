@@ -248,3 +248,38 @@ def test_allowed_users_from_a_file_join_the_inline_list(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     settings = json.loads(upload(result.by_name(f"{ROOT}-hub-container"), "/etc/jupyterhub/settings.json"))
     assert settings["auth"]["allowedUsers"] == ["alice", "bob", "carol"]
+
+
+def test_with_tls_the_edge_is_the_only_published_container_and_the_key_stays_secret(tmp_path: Path) -> None:
+    config = {
+        **BASE_CONFIG,
+        "jupyterhub-docker:tls": {"mode": "self-signed", "domain": "hub.example.org"},
+        "jupyterhub-docker:publish": {"port": 8080, "httpsPort": 8443},
+    }
+    result = preview(tmp_path, config=config)
+    assert result.returncode == 0, result.stderr
+    assert result.outputs["url"] == "https://hub.example.org:8443/"
+    assert "caCertificate" in result.outputs
+    proxy = result.by_name(f"{ROOT}-proxy-container")
+    assert proxy["inputs"].get("ports", []) == []
+    edge = result.by_name(f"{ROOT}-edge-container")
+    assert edge["inputs"]["ports"] == [
+        {"internal": 80, "external": 8080, "ip": "127.0.0.1"},
+        {"internal": 443, "external": 8443, "ip": "127.0.0.1"},
+    ]
+    assert edge["inputs"]["networksAdvanced"][0]["aliases"] == ["hub.example.org"]
+    assert SECRET_MARKER in edge["inputs"]["uploads"], "the private key travels as a secret"
+    deps = {short(u) for u in edge["dependencies"]}
+    assert {f"{ROOT}-certificate-cert", f"{ROOT}-certificate-key", f"{ROOT}-proxy-container"} <= deps
+    types = {r["type"] for r in result.custom()}
+    assert {
+        "tls:index/selfSignedCert:SelfSignedCert",
+        "tls:index/locallySignedCert:LocallySignedCert",
+    } <= types
+    readiness = result.by_name(f"{ROOT}-readiness-check")
+    assert readiness["inputs"]["environment"]["JHUB_HEALTH_URL"] == "https://hub.example.org:8443/hub/health"
+    assert f"{ROOT}-edge-container" in {short(u) for u in readiness["dependencies"]}
+
+
+def test_without_tls_there_is_no_edge(baseline: Preview) -> None:
+    assert not [r for r in baseline.resources if "edge" in r["name"] or r["type"].startswith("tls:")]
