@@ -19,9 +19,11 @@ def render_caddyfile(tls: TlsConfig, publish: PublishConfig, proxy_target: str) 
     assert tls.domain is not None  # the config model guarantees a domain when TLS is on
     global_options = ["admin off", f"http_port {EDGE_HTTP_PORT}", f"https_port {EDGE_HTTPS_PORT}"]
     if tls.mode == "letsencrypt":
-        global_options += [f"email {tls.email}", f"acme_ca {tls.acme_directory_url}"]
+        # HTTP-01 only: Caddy would otherwise pick HTTP-01 or TLS-ALPN-01 at random per start.
+        issuer = [f"cert_issuer acme {tls.acme_directory_url} {{", "\tdisable_tlsalpn_challenge"]
         if tls.acme_ca_root_file:
-            global_options.append(f"acme_ca_root {ACME_ROOT_FILE}")
+            issuer.append(f"\ttrusted_roots {ACME_ROOT_FILE}")
+        global_options += [f"email {tls.email}", *issuer, "}"]
     # The self-signed certificate also names localhost, for a browser on the Docker host.
     site = tls.domain + (", localhost" if tls.mode == "self-signed" else "")
     https_suffix = "" if publish.https_port == 443 else f":{publish.https_port}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,3 +193,23 @@ def hub_up(url: str) -> bool:
         return requests.get(url + "hub/health", timeout=5).status_code == 200
     except requests.RequestException:
         return False
+
+
+def connect_when_created(
+    engine: docker.DockerClient, network: str, container: str, alias: str
+) -> threading.Thread:
+    """Join a peer `container` to a stack `network` as soon as the deploy creates it: the hub reads
+    OIDC discovery when it starts, and the edge orders its certificate when it starts."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            found = engine.networks.list(names=[network])
+            if any(n.name == network for n in found):
+                found[0].connect(container, aliases=[alias])
+                return
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread

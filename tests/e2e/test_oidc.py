@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +11,7 @@ import docker
 import pytest
 
 from tests.deployers import extra_ca_file
-from tests.e2e.conftest import Deployment, StackFactory, free_port
+from tests.e2e.conftest import Deployment, StackFactory, connect_when_created, free_port
 from tests.e2e.hubclient import HubUser
 from tests.peers.oidc import peer as oidc
 
@@ -30,26 +28,6 @@ class IdentityProvider:
     peer: oidc.OidcPeer
     ca_file: Path
     stack: Deployment
-
-
-def connect_when_created(
-    engine: docker.DockerClient, network: str, container: str, alias: str
-) -> threading.Thread:
-    """Join `container` to `network` as soon as the deploy creates it, so the hub finds the
-    provider when it starts (it reads the discovery document then)."""
-
-    def watch() -> None:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            found = engine.networks.list(names=[network])
-            if any(n.name == network for n in found):
-                found[0].connect(container, aliases=[alias])
-                return
-            time.sleep(0.2)
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    return thread
 
 
 @pytest.fixture(scope="session")

@@ -152,7 +152,8 @@ def test_the_letsencrypt_caddyfile_names_the_acme_ca_and_redirects() -> None:
         }
     )
     caddyfile = render_caddyfile(config.tls, config.publish, "jhub-x-proxy:8000")
-    assert "acme_ca https://acme-staging-v02.api.letsencrypt.org/directory" in caddyfile
+    assert "cert_issuer acme https://acme-staging-v02.api.letsencrypt.org/directory {" in caddyfile
+    assert "disable_tlsalpn_challenge" in caddyfile, "HTTP-01 only"
     assert "email ops@example.org" in caddyfile
     assert "redir https://{host}{uri} 308" in caddyfile
     assert "reverse_proxy jhub-x-proxy:8000" in caddyfile
