@@ -22,6 +22,11 @@ pulumi.export("admins", hub.admins)
 pulumi.export("network", hub.network)
 pulumi.export("dataVolume", hub.data_volume)
 pulumi.export("ready", hub.ready)
+pulumi.export("notebookImages", hub.notebook_images)
+if hub.registry_server is not None:
+    pulumi.export("registry", hub.registry_server)
+    # What the registry must keep (scripts/registry_gc.py deletes every other tag).
+    pulumi.export("registryImages", hub.registry_images)
 if hub.ca_certificate is not None:
     # tls.mode self-signed: the CA to trust (browsers, `curl --cacert`).
     pulumi.export("caCertificate", hub.ca_certificate)

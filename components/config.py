@@ -32,7 +32,7 @@ from .certificates import check_manual
 NAMESPACE = "jupyterhub-docker"
 # Config paths that hold secrets; a value found at one of them in a key Pulumi does not hold
 # as a secret was written in plain text into the stack file, and is refused.
-SECRET_PATHS = (*AUTH_SECRET_PATHS, "tls.certificate", "tls.key")
+SECRET_PATHS = (*AUTH_SECRET_PATHS, "tls.certificate", "tls.key", "registry.password")
 
 
 class ConfigError(ValueError):
@@ -156,6 +156,17 @@ class ImagesConfig(_Model):
     proxy: str = "quay.io/jupyterhub/configurable-http-proxy:4.6.3"
     # The TLS edge (any Caddy 2.6+ image with `caddy` on PATH).
     edge: str = "caddy:2.8.4"
+    # The local registry (Distribution 2.x, `registry serve <config>`).
+    registry: str = "registry:2.8.3"
+    # Prefixed to every default upstream image (base, proxy, edge, registry), e.g.
+    # "mirror.example.org/", for sites that mirror them. An image set explicitly is used as
+    # written: that is the per-image override.
+    mirror: str = ""
+
+    def resolved(self, field: str) -> str:
+        value: str = getattr(self, field)
+        return value if field in self.model_fields_set else self.mirror + value
+
     pip_index_url: str | None = None
     # A PEM file of extra CA certificates trusted by pip during builds (TLS-intercepting
     # proxies, private mirrors). Relative paths are relative to the project directory.
@@ -168,23 +179,80 @@ class BuildConfig(_Model):
     args: dict[str, str] = Field(default_factory=dict)
 
 
-class NotebookConfig(_Model):
-    """The single-user image: a reference to pull, or a build context (the default)."""
+class NotebookImageConfig(_Model):
+    """One single-user image users can choose: pulled, or built from a context."""
 
+    name: str = Field(min_length=1, max_length=80)  # what users see in the spawn form
     image: str | None = None
     build: BuildConfig | None = None
 
     @model_validator(mode="after")
-    def _one_source(self) -> NotebookConfig:
+    def _one_source(self) -> NotebookImageConfig:
+        if (self.image is None) == (self.build is None):
+            raise ValueError(f"image {self.name!r}: set exactly one of image (to pull) or build")
+        return self
+
+
+class NotebookConfig(_Model):
+    """The single-user images: one (`image` or `build`, the default: build `notebook/`), or a
+    list users choose from at spawn time (`images`, with a `default`)."""
+
+    image: str | None = None
+    build: BuildConfig | None = None
+    images: tuple[NotebookImageConfig, ...] = ()
+    default: str | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> NotebookConfig:
         if self.image is not None and self.build is not None:
             raise ValueError("set either notebook.image (to pull) or notebook.build, not both")
+        if self.images and (self.image is not None or self.build is not None):
+            raise ValueError("set notebook.images, or the single notebook.image / notebook.build, not both")
+        names = [entry.name for entry in self.images]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"notebook.images: duplicate names {duplicates}; each image needs its own name")
+        if self.default is not None and self.default not in names:
+            raise ValueError(
+                f"notebook.default: {self.default!r} is not one of the image names: "
+                f"{', '.join(names) or '(none)'}"
+            )
         return self
 
     @property
-    def effective_build(self) -> BuildConfig | None:
+    def effective_images(self) -> tuple[NotebookImageConfig, ...]:
+        if self.images:
+            return self.images
         if self.image is not None:
-            return None
-        return self.build or BuildConfig(context="notebook")
+            return (NotebookImageConfig(name="Default", image=self.image),)
+        return (NotebookImageConfig(name="Default", build=self.build or BuildConfig(context="notebook")),)
+
+    @property
+    def default_image(self) -> NotebookImageConfig:
+        images = self.effective_images
+        return next((i for i in images if i.name == self.default), images[0])
+
+
+class RegistryConfig(_Model):
+    """A local image registry on the Docker host: built notebook images are pushed to it and
+    spawned from it. With username and password, it requires htpasswd authentication."""
+
+    enabled: bool = False
+    address: str = "127.0.0.1"
+    port: int = Field(default=5000, ge=1, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _credentials_together(self) -> RegistryConfig:
+        if (self.username is None) != (self.password is None):
+            raise ValueError(
+                "registry.username and registry.password go together "
+                "(`pulumi config set --secret --path registry.password ...`)"
+            )
+        if self.username is not None and ":" in self.username:
+            raise ValueError("registry.username: must not contain ':'")
+        return self
 
 
 _MEMORY = re.compile(r"^[1-9][0-9]*[kKmMgG]?$")
@@ -215,6 +283,7 @@ class StackConfig(_Model):
     publish: PublishConfig = PublishConfig()
     images: ImagesConfig = ImagesConfig()
     notebook: NotebookConfig = NotebookConfig()
+    registry: RegistryConfig = RegistryConfig()
     spawner: SpawnerConfig = SpawnerConfig()
 
     @field_validator("docker_host")

@@ -12,16 +12,17 @@ import pulumi_random as random
 from .auth_config import AnonymousAuth
 from .caddyfile import render_caddyfile
 from .config import StackConfig
-from .config_files import read_acme_ca_root, read_allowed_users, read_auth_ca
 from .docker_inputs import as_secret
 from .edge import Edge
 from .host import DockerHost
 from .hub import Hub
-from .images import BuildSpec, BuiltImage, NotebookImage, common_build_args, hub_jupyterhub_version
+from .images import BuiltImage, NotebookImage, RegistryPush
 from .lifecycle import Readiness, UserServers
 from .naming import StackNames
 from .network import StackNetwork
+from .plan import DeploymentPlan, plan_deployment
 from .proxy import Proxy
+from .registry import Registry
 from .settings import hub_secrets, render_settings
 from .storage import DataVolume
 from .tls import SelfSignedCertificate
@@ -39,83 +40,40 @@ class JupyterHubDeployment(pulumi.ComponentResource):
     admins: list[str]
     network: pulumi.Output[str]
     data_volume: pulumi.Output[str]
+    ca_certificate: pulumi.Output[str] | None
+    notebook_images: pulumi.Output[dict[str, str]]
+    registry_server: str | None
+    registry_images: pulumi.Output[list[str]]
 
     def __init__(self, name: str, args: DeploymentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("jupyterhub-docker:index:JupyterHubDeployment", name, None, opts)
         config, names = args.config, args.names
-        child = pulumi.ResourceOptions(parent=self)
+        self._name, self._config, self._names = name, config, names
+        self._child = pulumi.ResourceOptions(parent=self)
+        # Everything that can fail on bad input happens here, before the first resource.
+        plan = plan_deployment(config, names, args.project_dir)
+        self.url = plan.url
 
-        # Everything that can fail on bad input is computed before the first resource.
-        build_args = common_build_args(config.images, args.project_dir)
-        hub_version = hub_jupyterhub_version(args.project_dir)
-        notebook_build = config.notebook.effective_build
-        notebook_spec = (
-            None
-            if notebook_build is None
-            else BuildSpec(
-                repository=names.notebook_image,
-                project_dir=args.project_dir,
-                context=notebook_build.context,
-                dockerfile=notebook_build.dockerfile,
-                build_args={
-                    **build_args,
-                    "JUPYTERHUB_VERSION": hub_version,
-                    **notebook_build.args,
-                },
-            )
-        )
-
-        hub_spec = BuildSpec(
-            repository=names.hub_image,
-            project_dir=args.project_dir,
-            context="hub",
-            build_args=build_args,
-        )
-        hub_spec.checked_context("hub")
-        if notebook_spec is not None:
-            notebook_spec.checked_context("notebook.build")
-        allowed_from_file = read_allowed_users(config.auth, args.project_dir)
-        auth_ca_pem = read_auth_ca(config.auth, args.project_dir)
-        tls_config, publish = config.tls, config.publish
-        http_port = publish.http_port(tls_config)
-        # Where Pulumi's machine reaches the published ports (readiness).
-        local_address = "127.0.0.1" if publish.address == "0.0.0.0" else publish.address
-        if tls_config.enabled:
-            assert tls_config.domain is not None
-            https_suffix = "" if publish.https_port == 443 else f":{publish.https_port}"
-            self.url = f"https://{tls_config.domain}{https_suffix}/"
-        else:
-            self.url = f"http://{local_address}:{http_port}/"
-        acme_root = read_acme_ca_root(tls_config, args.project_dir)
-
-        host = DockerHost(f"{name}-host", config.docker_host, child)
-        network = StackNetwork(f"{name}-network", host, names, child)
-        data = DataVolume(f"{name}-data", host, names, config.keep_data, child)
-
-        hub_image = BuiltImage(f"{name}-hub-image", host, hub_spec, child)
-        notebook = NotebookImage(
-            f"{name}-notebook-image",
-            host,
-            pull=config.notebook.image,
-            build=notebook_spec,
-            hub_version=hub_version,
-            opts=child,
-        )
+        host = self._host = DockerHost(f"{name}-host", config.docker_host, self._child)
+        network = StackNetwork(f"{name}-network", host, names, self._child)
+        data = DataVolume(f"{name}-data", host, names, config.keep_data, self._child)
+        hub_image = BuiltImage(f"{name}-hub-image", host, plan.hub_build, self._child)
+        registry = self._registry()
+        notebooks = self._notebook_images(plan, registry)
 
         # The proxy's API token: generated once, kept encrypted in the state.
-        token = random.RandomPassword(f"{name}-proxy-token", length=48, special=False, opts=child)
+        token = random.RandomPassword(f"{name}-proxy-token", length=48, special=False, opts=self._child)
         proxy_token = as_secret(token.result)
         proxy = Proxy(
             f"{name}-proxy",
             host,
             names=names,
-            image=config.images.proxy,
+            image=config.images.resolved("proxy"),
             network=network.name,
-            publish=None if tls_config.enabled else (publish, http_port),
+            publish=None if config.tls.enabled else (config.publish, plan.http_port),
             auth_token=proxy_token,
-            opts=child,
+            opts=self._child,
         )
-
         users = UserServers(
             f"{name}-user-servers",
             host,
@@ -123,18 +81,25 @@ class JupyterHubDeployment(pulumi.ComponentResource):
             network=network.name,
             keep_data=config.keep_data,
             depends_on=[data],
-            opts=child,
+            opts=self._child,
         )
 
-        settings_json = pulumi.Output.all(notebook.ref, proxy.api_url).apply(
-            lambda refs: json.dumps(
+        self.notebook_images = pulumi.Output.all(**{n: image.ref for n, image in notebooks.items()})
+        default_name = plan.default_notebook.config.name
+        registry_settings = (
+            None if registry is None else {"server": registry.server, "username": config.registry.username}
+        )
+        settings_json = pulumi.Output.all(self.notebook_images, proxy.api_url).apply(
+            lambda values: json.dumps(
                 render_settings(
                     config,
                     names,
-                    notebook_image=refs[0],
-                    proxy_api_url=refs[1],
+                    notebook_images=values[0],
+                    default_image=values[0][default_name],
+                    proxy_api_url=values[1],
                     public_url=self.url,
-                    allowed_users=allowed_from_file,
+                    allowed_users=plan.allowed_users_from_file,
+                    registry=registry_settings,
                 ),
                 indent=2,
                 sort_keys=True,
@@ -152,54 +117,106 @@ class JupyterHubDeployment(pulumi.ComponentResource):
             data_volume=data.name,
             settings_json=settings_json,
             secrets_json=secrets_json,
-            auth_ca_pem=auth_ca_pem,
+            auth_ca_pem=plan.auth_ca_pem,
             depends_on=[users],
-            opts=child,
+            opts=self._child,
         )
 
-        self.ca_certificate: pulumi.Output[str] | None = None
         triggers: list[pulumi.Input[str]] = [hub.container_id, proxy.container_id]
-        if tls_config.enabled:
-            assert tls_config.domain is not None
-            certificate: tuple[pulumi.Input[str], pulumi.Output[str]] | None = None
-            if tls_config.mode == "self-signed":
-                self_signed = SelfSignedCertificate(
-                    f"{name}-certificate", names=names, domain=tls_config.domain, opts=child
-                )
-                certificate = (self_signed.chain_pem, self_signed.key_pem)
-                self.ca_certificate = self_signed.ca_cert_pem
-            elif tls_config.mode == "manual":
-                assert tls_config.certificate is not None and tls_config.key is not None
-                certificate = (
-                    as_secret(pulumi.Output.from_input(tls_config.certificate.get_secret_value())),
-                    as_secret(pulumi.Output.from_input(tls_config.key.get_secret_value())),
-                )
-            edge = Edge(
-                f"{name}-edge",
-                host,
-                names=names,
-                image=config.images.edge,
-                network=network.name,
-                domain=tls_config.domain,
-                publish=publish,
-                http_port=http_port,
-                caddyfile=proxy.target.apply(lambda target: render_caddyfile(tls_config, publish, target)),
-                certificate=certificate,
-                acme_ca_root_pem=acme_root,
-                keep_data=config.keep_data,
-                opts=child,
-            )
+        self.ca_certificate = None
+        if config.tls.enabled:
+            edge = self._edge(plan, network.name, proxy.target)
             triggers.append(edge.container_id)
         readiness = Readiness(
             f"{name}-readiness",
             health_url=f"{self.url}hub/health",
-            connect_address=local_address,
+            connect_address=plan.local_address,
             ca_pem=self.ca_certificate,
             triggers=triggers,
-            opts=child,
+            opts=self._child,
         )
         self.ready: pulumi.Output[str] = readiness.message
         self.admins = [] if isinstance(config.auth, AnonymousAuth) else sorted(config.auth.admins)
         self.network = network.name
         self.data_volume = data.name
+        self.registry_server = None if registry is None else registry.server
+        prefix = f"{self.registry_server}/"
+        self.registry_images = self.notebook_images.apply(
+            lambda refs: sorted(ref for ref in refs.values() if ref.startswith(prefix))
+        )
         self.register_outputs({"url": self.url, "network": self.network, "dataVolume": self.data_volume})
+
+    def _registry(self) -> Registry | None:
+        config = self._config
+        if not config.registry.enabled:
+            return None
+        return Registry(
+            f"{self._name}-registry",
+            self._host,
+            names=self._names,
+            config=config.registry,
+            image=config.images.resolved("registry"),
+            keep_data=config.keep_data,
+            opts=self._child,
+        )
+
+    def _notebook_images(self, plan: DeploymentPlan, registry: Registry | None) -> dict[str, NotebookImage]:
+        """One image per configured entry, each present on the host before the hub starts."""
+        push = None
+        if registry is not None:
+            password = self._config.registry.password
+            push = RegistryPush(
+                server=registry.server,
+                username=self._config.registry.username,
+                password=None
+                if password is None
+                else as_secret(pulumi.Output.from_input(password.get_secret_value())),
+                ready=registry.ready,
+            )
+        return {
+            notebook.config.name: NotebookImage(
+                f"{self._name}-notebook-{notebook.slug}",
+                self._host,
+                pull=notebook.config.image,
+                build=notebook.build,
+                hub_version=plan.hub_version,
+                registry=push,
+                opts=self._child,
+            )
+            for notebook in plan.notebooks
+        }
+
+    def _edge(
+        self, plan: DeploymentPlan, network: pulumi.Output[str], proxy_target: pulumi.Output[str]
+    ) -> Edge:
+        """The TLS edge, with the certificate the mode calls for."""
+        tls, publish = self._config.tls, self._config.publish
+        assert tls.domain is not None  # the config model guarantees a domain when TLS is on
+        certificate: tuple[pulumi.Input[str], pulumi.Output[str]] | None = None
+        if tls.mode == "self-signed":
+            self_signed = SelfSignedCertificate(
+                f"{self._name}-certificate", names=self._names, domain=tls.domain, opts=self._child
+            )
+            certificate = (self_signed.chain_pem, self_signed.key_pem)
+            self.ca_certificate = self_signed.ca_cert_pem
+        elif tls.mode == "manual":
+            assert tls.certificate is not None and tls.key is not None
+            certificate = (
+                as_secret(pulumi.Output.from_input(tls.certificate.get_secret_value())),
+                as_secret(pulumi.Output.from_input(tls.key.get_secret_value())),
+            )
+        return Edge(
+            f"{self._name}-edge",
+            self._host,
+            names=self._names,
+            image=self._config.images.resolved("edge"),
+            network=network,
+            domain=tls.domain,
+            publish=publish,
+            http_port=plan.http_port,
+            caddyfile=proxy_target.apply(lambda target: render_caddyfile(tls, publish, target)),
+            certificate=certificate,
+            acme_ca_root_pem=plan.acme_ca_root_pem,
+            keep_data=self._config.keep_data,
+            opts=self._child,
+        )

@@ -44,7 +44,7 @@ def hub_jupyterhub_version(project_dir: Path) -> str:
 
 def common_build_args(images: ImagesConfig, project_dir: Path) -> dict[str, str]:
     """Build args every image build gets: base image, package index, extra CA certificates."""
-    args = {"BASE_IMAGE": images.base}
+    args = {"BASE_IMAGE": images.resolved("base")}
     if images.pip_index_url:
         args["PIP_INDEX_URL"] = images.pip_index_url
     if images.ca_certificates_file:
@@ -57,6 +57,16 @@ def common_build_args(images: ImagesConfig, project_dir: Path) -> dict[str, str]
             )
         args["EXTRA_CA_CERTS"] = pem.strip()
     return args
+
+
+@dataclass(frozen=True)
+class RegistryPush:
+    """Push built images to the stack's registry (after it answers), with its credentials."""
+
+    server: str
+    username: str | None
+    password: pulumi.Output[str] | None
+    ready: pulumi.Output[str]
 
 
 @dataclass(frozen=True)
@@ -78,7 +88,8 @@ class BuildSpec:
 
 
 class BuiltImage(pulumi.ComponentResource):
-    """An image built on the Docker host from a context directory, tagged by content."""
+    """An image built on the Docker host from a context directory, tagged by content, and
+    pushed to the stack's registry when there is one."""
 
     ref: pulumi.Output[str]
 
@@ -88,26 +99,39 @@ class BuiltImage(pulumi.ComponentResource):
         host: DockerHost,
         spec: BuildSpec,
         opts: pulumi.ResourceOptions | None = None,
+        *,
+        registry: RegistryPush | None = None,
     ) -> None:
         super().__init__("jupyterhub-docker:index:BuiltImage", name, None, opts)
         tag = context_hash(spec.checked_context(name), spec.dockerfile, spec.build_args)
-        image = docker.Image(
-            f"{name}-image",
-            image_name=f"{spec.repository}:{tag}",
-            build=docker.DockerBuildArgs(
-                context=spec.context,
-                dockerfile=f"{spec.context}/{spec.dockerfile}",
-                args=spec.build_args,
-            ),
-            skip_push=True,
-            opts=host.child_opts(self),
+        build = docker.DockerBuildArgs(
+            context=spec.context, dockerfile=f"{spec.context}/{spec.dockerfile}", args=spec.build_args
         )
+        if registry is None:
+            image = docker.Image(
+                f"{name}-image",
+                image_name=f"{spec.repository}:{tag}",
+                build=build,
+                skip_push=True,
+                opts=host.child_opts(self),
+            )
+        else:
+            image = docker.Image(
+                f"{name}-image",
+                # The registry's readiness is part of the name's inputs: the push waits for it.
+                image_name=registry.ready.apply(lambda _: f"{spec.repository}:{tag}"),
+                build=build,
+                registry=docker.RegistryArgs(
+                    server=registry.server, username=registry.username, password=registry.password
+                ),
+                opts=host.child_opts(self),
+            )
         self.ref = image.image_name
         self.register_outputs({"ref": self.ref})
 
 
 class NotebookImage(pulumi.ComponentResource):
-    """The single-user image, built or pulled, checked against the hub's JupyterHub major."""
+    """A single-user image, built or pulled, checked against the hub's JupyterHub major."""
 
     ref: pulumi.Output[str]
 
@@ -119,30 +143,28 @@ class NotebookImage(pulumi.ComponentResource):
         pull: str | None,
         build: BuildSpec | None,
         hub_version: str,
+        registry: RegistryPush | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("jupyterhub-docker:index:NotebookImage", name, None, opts)
         if build is not None:
-            self.ref = BuiltImage(f"{name}-build", host, build, pulumi.ResourceOptions(parent=self)).ref
+            ref = BuiltImage(
+                f"{name}-build", host, build, pulumi.ResourceOptions(parent=self), registry=registry
+            ).ref
         elif pull is not None:
-            remote = docker.RemoteImage(
+            ref = docker.RemoteImage(
                 f"{name}-pull", name=pull, keep_locally=True, opts=host.child_opts(self)
-            )
-            self.ref = remote.name
+            ).name
         else:  # the config model guarantees one of the two
-            raise ConfigError("invalid stack config:\n  notebook: set notebook.image or notebook.build")
+            raise ConfigError("invalid stack config:\n  notebook: an image needs image or build")
         check = command.local.Command(
             f"{name}-version-check",
             create=script("check_jupyterhub_version"),
             interpreter=PYTHON,
-            environment={
-                "DOCKER_HOST": host.host,
-                "JHUB_IMAGE": self.ref,
-                "JHUB_EXPECTED_VERSION": hub_version,
-            },
-            triggers=[self.ref],
+            environment={"DOCKER_HOST": host.host, "JHUB_IMAGE": ref, "JHUB_EXPECTED_VERSION": hub_version},
+            triggers=[ref],
             opts=pulumi.ResourceOptions(parent=self),
         )
         # Consumers get the reference only once the check has passed.
-        self.ref = pulumi.Output.all(self.ref, check.stdout).apply(lambda values: str(values[0]))
+        self.ref = pulumi.Output.all(ref, check.stdout).apply(lambda values: str(values[0]))
         self.register_outputs({"ref": self.ref})

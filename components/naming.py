@@ -51,12 +51,20 @@ class StackNames:
         return f"{self.prefix}-edge-data"
 
     @property
+    def registry(self) -> str:
+        return f"{self.prefix}-registry"
+
+    @property
+    def registry_volume(self) -> str:
+        return f"{self.prefix}-registry-data"
+
+    @property
     def hub_image(self) -> str:
         return f"{self.prefix}-hub"
 
-    @property
-    def notebook_image(self) -> str:
-        return f"{self.prefix}-notebook"
+    def notebook_repository(self, slug: str, registry: str | None) -> str:
+        """Where a built notebook image is tagged: in the registry when there is one."""
+        return f"{registry}/{self.prefix}/notebook-{slug}" if registry else f"{self.prefix}-notebook-{slug}"
 
     @property
     def user_container_prefix(self) -> str:

@@ -94,10 +94,12 @@ def render_settings(
     config: StackConfig,
     names: StackNames,
     *,
-    notebook_image: str,
+    notebook_images: dict[str, str],
+    default_image: str,
     proxy_api_url: str,
     public_url: str,
     allowed_users: list[str],
+    registry: dict[str, Any] | None,
 ) -> dict[str, Any]:
     """`allowed_users` are the names read from auth.allowedUsersFile, merged with the inline list."""
     auth_settings = _auth_settings(config.auth, allowed_users, public_url)
@@ -106,8 +108,12 @@ def render_settings(
         "hub": {"host": names.hub, "port": HUB_PORT},
         "proxy": {"apiUrl": proxy_api_url},
         "auth": auth_settings,
+        "registry": registry,
         "spawner": {
-            "image": notebook_image,
+            "image": default_image,
+            # Shown as a choice at spawn time when there is more than one; nothing else can be
+            # requested.
+            "images": dict(sorted(notebook_images.items())),
             "network": names.network,
             "containerPrefix": names.user_container_prefix,
             "volumePrefix": names.user_volume_prefix,
@@ -134,4 +140,6 @@ def hub_secrets(config: StackConfig, proxy_auth_token: str) -> dict[str, str]:
         secrets["clientSecret"] = auth.client_secret.get_secret_value()
     elif isinstance(auth, LdapAuth) and auth.lookup is not None and auth.lookup.search_password is not None:
         secrets["ldapSearchPassword"] = auth.lookup.search_password.get_secret_value()
+    if config.registry.enabled and config.registry.password is not None:
+        secrets["registryPassword"] = config.registry.password.get_secret_value()
     return secrets

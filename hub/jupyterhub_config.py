@@ -175,6 +175,9 @@ else:
 spawner = settings["spawner"]
 c.JupyterHub.spawner_class = "docker"
 c.DockerSpawner.image = spawner["image"]
+if len(spawner["images"]) > 1:
+    # A choice in the spawn form; DockerSpawner refuses any image not in this list.
+    c.DockerSpawner.allowed_images = spawner["images"]
 c.DockerSpawner.network_name = spawner["network"]
 c.DockerSpawner.use_internal_ip = True
 c.DockerSpawner.prefix = spawner["containerPrefix"]
@@ -197,3 +200,16 @@ c.DockerSpawner.mem_limit = spawner["memLimit"]
 c.DockerSpawner.cpu_limit = spawner["cpuLimit"]
 c.Spawner.start_timeout = spawner["startTimeout"]
 c.Spawner.http_timeout = spawner["startTimeout"]
+
+# --- the stack's registry ------------------------------------------------------------------
+registry = settings.get("registry")
+if registry and registry.get("username"):
+
+    def registry_login(spawner: Any) -> None:
+        """Log DockerSpawner's client in, so an image missing on the host is pulled with the
+        registry's credentials (images are normally present: built before the hub starts)."""
+        spawner.client.login(
+            username=registry["username"], password=secrets["registryPassword"], registry=registry["server"]
+        )
+
+    c.Spawner.pre_spawn_hook = registry_login

@@ -84,6 +84,7 @@ build_debian_base
 build_image local/python:3.11-bookworm python.Dockerfile
 build_image local/configurable-http-proxy:bookworm chp.Dockerfile
 build_image local/caddy:bookworm caddy.Dockerfile
+build_image local/registry:bookworm registry.Dockerfile
 gather_extra_cas
 make_venv
 log "ready"

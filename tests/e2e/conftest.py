@@ -31,6 +31,7 @@ TEST_IMAGES = {
     "base": "local/python:3.11-bookworm",
     "proxy": "local/configurable-http-proxy:bookworm",
     "edge": "local/caddy:bookworm",
+    "registry": "local/registry:bookworm",
 }
 USER_PASSWORD = "workshop-" + secrets.token_hex(6)
 ADMIN_PASSWORD = "admin-" + secrets.token_hex(16)

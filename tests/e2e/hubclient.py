@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import time
@@ -106,6 +107,21 @@ class HubUser:
         if opened.status_code != 200:
             raise HubError(f"opening the server: HTTP {opened.status_code} at {opened.url}")
         return server
+
+    def submit_spawn_form(self, options: dict[str, str]) -> requests.Response:
+        """Fill in the spawn form (e.g. the image choice) and press Start, as a browser does:
+        JupyterHub puts the form's xsrf token in its action URL."""
+        form = self.session.get(self.url(f"hub/spawn/{escape(self.name)}"), timeout=30)
+        match = re.search(r'<form[^>]*id="spawn_form"[^>]*action="([^"]+)"', form.text, re.DOTALL)
+        if not match:
+            raise HubError(f"no spawn form at {form.url}")
+        action = html.unescape(match.group(1))
+        return self.session.post(self.url(action), data=options, timeout=120)
+
+    def spawn_form_choices(self, field: str) -> list[str]:
+        form = self.session.get(self.url(f"hub/spawn/{escape(self.name)}"), timeout=30)
+        select = re.search(rf'<select[^>]*name="{field}"[^>]*>(.*?)</select>', form.text, re.DOTALL)
+        return re.findall(r'<option value="([^"]+)"', select.group(1)) if select else []
 
     def wait_ready(self, timeout: float = 120) -> dict[str, Any]:
         deadline = time.monotonic() + timeout

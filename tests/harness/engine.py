@@ -166,8 +166,8 @@ class Volume(Handler):
 
 
 class Image(Handler):
-    """docker.Image with skipPush: a build on the provider's engine. Delete keeps the image,
-    like the provider does."""
+    """docker.Image: a build on the provider's engine, then a push to `registry` unless
+    skipPush. Delete keeps the image (and the pushed tag), as the provider does."""
 
     type = "docker:index/image:Image"
     schema = {
@@ -175,12 +175,16 @@ class Image(Handler):
         "skipPush": bool,
         "buildOnPreview": bool,
         "build": {"context": str, "dockerfile": str, "args": {"*": str}},
+        "registry": {"server": str, "username": str, "password": str},
     }
 
     def validate(self, name: str, inputs: dict[str, Any]) -> None:
         super().validate(name, inputs)
-        if not unwrap(inputs).get("skipPush"):
-            raise HarnessError(f"{self.type} {name!r}: pushing images is not implemented (set skipPush)")
+        plain = unwrap(inputs)
+        if not plain.get("skipPush") and not plain.get("registry"):
+            raise HarnessError(
+                f"{self.type} {name!r}: a push needs registry (server, credentials) or skipPush"
+            )
 
     def create(
         self, ctx: Context, name: str, inputs: dict[str, Any], provider: str
@@ -188,10 +192,11 @@ class Image(Handler):
         build = inputs["build"]
         context = (ctx.project_dir / build["context"]).resolve()
         dockerfile = (ctx.project_dir / build.get("dockerfile", f"{build['context']}/Dockerfile")).resolve()
+        client = ctx.client(provider)
         ctx.log(f"building {inputs['imageName']} from {context}")
         started = time.monotonic()
         try:
-            image, _ = ctx.client(provider).images.build(
+            image, _ = client.images.build(
                 path=str(context),
                 dockerfile=str(dockerfile.relative_to(context)),
                 buildargs=build.get("args") or {},
@@ -203,7 +208,28 @@ class Image(Handler):
             tail = "".join(str(chunk.get("stream", chunk.get("error", ""))) for chunk in exc.build_log)
             raise HarnessError(f"building {inputs['imageName']} failed: {exc}\n{tail[-3000:]}") from None
         ctx.log(f"built {inputs['imageName']} in {time.monotonic() - started:.1f}s")
-        return image.id, {**inputs, "repoDigest": "", "baseImageName": inputs["imageName"]}
+        digest = ""
+        if not inputs.get("skipPush"):
+            digest = self._push(ctx, client, inputs)
+        return image.id, {**inputs, "repoDigest": digest, "baseImageName": inputs["imageName"]}
+
+    def _push(self, ctx: Context, client: docker.DockerClient, inputs: dict[str, Any]) -> str:
+        registry = inputs["registry"]
+        repository, _, tag = inputs["imageName"].rpartition(":")
+        if not repository.startswith(registry["server"] + "/"):
+            raise HarnessError(f"{inputs['imageName']} is not in registry {registry['server']}")
+        auth = (
+            {"username": registry["username"], "password": registry["password"]}
+            if registry.get("username")
+            else None
+        )
+        digest = ""
+        for line in client.api.push(repository, tag=tag, auth_config=auth, stream=True, decode=True):
+            if "error" in line:
+                raise HarnessError(f"pushing {inputs['imageName']} failed: {line['error']}")
+            digest = line.get("aux", {}).get("Digest", digest)
+        ctx.log(f"pushed {inputs['imageName']} ({digest})")
+        return f"{repository}@{digest}"
 
     def exists(self, ctx: Context, record: Record) -> bool:
         try:

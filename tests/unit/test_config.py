@@ -24,7 +24,8 @@ def test_a_minimal_shared_password_stack_is_valid_with_loopback_defaults() -> No
     assert config.publish.address == "127.0.0.1" and config.publish.http_port(config.tls) == 8000
     assert config.docker_host == "unix:///var/run/docker.sock"
     assert config.keep_data is False
-    assert config.notebook.effective_build is not None
+    assert config.notebook.default_image.build is not None
+    assert config.notebook.default_image.build.context == "notebook"
 
 
 def test_the_dev_stack_style_native_config_is_valid() -> None:
@@ -207,3 +208,53 @@ def test_anonymous_login_is_refused_on_a_stack_not_marked_demo() -> None:
 
 def test_firstuse_needs_an_explicit_allow_choice_too() -> None:
     assert "auth.allowAll: true" in problems({"auth": {"type": "firstuse"}})
+
+
+IMAGES: dict[str, Any] = {
+    "images": [
+        {"name": "Python", "build": {"context": "notebook"}},
+        {"name": "R", "image": "quay.io/jupyter/r-notebook:2025-01-01"},
+    ],
+    "default": "R",
+}
+
+
+def test_a_list_of_notebook_images_with_a_default() -> None:
+    config = parse_stack_config({"auth": SHARED, "notebook": IMAGES}, {"auth"})
+    assert [i.name for i in config.notebook.effective_images] == ["Python", "R"]
+    assert config.notebook.default_image.image == "quay.io/jupyter/r-notebook:2025-01-01"
+
+
+def test_an_unknown_default_image_names_the_choices() -> None:
+    message = problems({"auth": SHARED, "notebook": {**IMAGES, "default": "Julia"}})
+    assert "notebook.default: 'Julia' is not one of the image names: Python, R" in message
+
+
+def test_duplicate_image_names_are_refused() -> None:
+    images = [{"name": "Python", "image": "a:1"}, {"name": "Python", "image": "b:1"}]
+    assert "notebook.images: duplicate names ['Python']" in problems(
+        {"auth": SHARED, "notebook": {"images": images}}
+    )
+
+
+def test_an_image_is_pulled_or_built_not_neither() -> None:
+    message = problems({"auth": SHARED, "notebook": {"images": [{"name": "Empty"}]}})
+    assert "image 'Empty': set exactly one of image (to pull) or build" in message
+
+
+def test_registry_credentials_go_together_and_the_password_is_secret() -> None:
+    message = problems({"auth": SHARED, "registry": {"enabled": True, "username": "teacher"}})
+    assert "registry.username and registry.password go together" in message
+    with pytest.raises(ConfigError, match=r"registry\.password: stored in plain text"):
+        parse_stack_config(
+            {"auth": SHARED, "registry": {"enabled": True, "username": "t", "password": "p"}}, {"auth"}
+        )
+
+
+def test_the_mirror_prefixes_default_images_but_not_ones_set_explicitly() -> None:
+    config = parse_stack_config(
+        {"auth": SHARED, "images": {"mirror": "mirror.example.org/", "proxy": "local/chp:1"}}, {"auth"}
+    )
+    assert config.images.resolved("base") == "mirror.example.org/python:3.12-slim-bookworm"
+    assert config.images.resolved("registry") == "mirror.example.org/registry:2.8.3"
+    assert config.images.resolved("proxy") == "local/chp:1"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -38,13 +39,13 @@ def test_every_component_hangs_under_the_root_deployment(baseline: Preview) -> N
             "network",
             "data",
             "hub-image",
-            "notebook-image",
+            "notebook-default",
             "proxy",
             "user-servers",
             "hub",
             "readiness",
         )
-    } | {f"{ROOT}-notebook-image-build"}
+    } | {f"{ROOT}-notebook-default-build"}
     for name, component in components.items():
         assert component["type"].startswith("jupyterhub-docker:index:"), name
         parent = short(component["parent"])
@@ -84,7 +85,7 @@ def test_dependencies_order_cleanup_between_the_network_and_the_hub(baseline: Pr
         f"{ROOT}-hub-image-image",
         f"{ROOT}-data-volume",
         proxy,
-        f"{ROOT}-notebook-image-version-check",
+        f"{ROOT}-notebook-default-version-check",
     } <= deps[hub]
     assert {hub, proxy} <= deps[f"{ROOT}-readiness-check"]
     assert f"{ROOT}-proxy-token" in deps[proxy]
@@ -105,7 +106,9 @@ def test_the_rendered_settings_describe_the_stack(baseline: Preview) -> None:
     assert spawner["network"] == "jhub-unit-net"
     assert spawner["containerPrefix"] == "jhub-unit-user" and spawner["volumePrefix"] == "jhub-unit-home"
     assert spawner["labels"]["org.jupyterhub-docker.stack"] == "unit"
-    assert spawner["image"].startswith("jhub-unit-notebook:")
+    assert spawner["image"].startswith("jhub-unit-notebook-default:")
+    assert spawner["images"] == {"Default": spawner["image"]}
+    assert settings["registry"] is None
     assert (spawner["memLimit"], spawner["cpuLimit"], spawner["startTimeout"]) == ("2G", 1.0, 120)
     proxy = baseline.by_name(f"{ROOT}-proxy-container")
     assert proxy["inputs"]["ports"] == [{"internal": 8000, "external": 8123, "ip": "127.0.0.1"}]
@@ -283,3 +286,68 @@ def test_with_tls_the_edge_is_the_only_published_container_and_the_key_stays_sec
 
 def test_without_tls_there_is_no_edge(baseline: Preview) -> None:
     assert not [r for r in baseline.resources if "edge" in r["name"] or r["type"].startswith("tls:")]
+
+
+def test_a_missing_image_context_is_named_by_its_place_in_the_list(tmp_path: Path) -> None:
+    images = [
+        {"name": "Python", "build": {"context": "notebook"}},
+        {"name": "Lesson", "build": {"context": "nope"}},
+    ]
+    config = {**BASE_CONFIG, "jupyterhub-docker:notebook": {"images": images}}
+    result = preview(tmp_path, config=config)
+    assert result.returncode == 1
+    assert "notebook.images[1].build.context: 'nope' does not exist" in result.stderr
+    assert [r for r in result.resources if r["custom"]] == []
+
+
+def test_changing_one_file_in_one_image_context_changes_only_that_image_and_its_consumers(
+    tmp_path: Path,
+) -> None:
+    contexts = tmp_path / "contexts"
+    for name in ("one", "two"):
+        shutil.copytree(PROJECT_DIR / "notebook", contexts / name)
+    images = [{"name": n, "build": {"context": str(contexts / n)}} for n in ("one", "two")]
+    config = {**BASE_CONFIG, "jupyterhub-docker:notebook": {"images": images}}
+    states = tmp_path / "previews"
+    states.mkdir()
+    before = preview(states, config=config)
+    assert before.returncode == 0, before.stderr
+    (contexts / "two" / "requirements.txt").write_text("jupyterlab==4.6.6\nnumpy==2.3.5\n")
+    after = preview(states, config=config)
+    old = {r["urn"]: r["inputs"] for r in before.resources}
+    new = {r["urn"]: r["inputs"] for r in after.resources}
+    differing = {short(urn) for urn in old if old[urn] != new[urn]}
+    # The rebuilt image, its version check, and the hub that lists it (and readiness after it).
+    assert differing == {
+        f"{ROOT}-notebook-two-build-image",
+        f"{ROOT}-notebook-two-version-check",
+        f"{ROOT}-hub-container",
+        f"{ROOT}-readiness-check",
+    }
+
+
+def test_with_a_registry_built_images_are_pushed_with_its_credentials(tmp_path: Path) -> None:
+    config = {
+        **BASE_CONFIG,
+        "jupyterhub-docker:registry": {"enabled": True, "port": 5123, "username": "teacher"},
+    }
+    secrets = {
+        "auth.password": PASSWORD,
+        "auth.adminPassword": ADMIN_PASSWORD,
+        "registry.password": "reg-pass-1",
+    }
+    result = preview(tmp_path, config=config, secrets=secrets)
+    assert result.returncode == 0, result.stderr
+    image = result.by_name(f"{ROOT}-notebook-default-build-image")
+    assert image["inputs"]["imageName"].startswith("localhost:5123/jhub-unit/notebook-default:")
+    # An object holding a secret is secret as a whole.
+    registry_input = image["inputs"]["registry"][SECRET_MARKER]
+    assert registry_input == {"server": "localhost:5123", "username": "teacher", "password": "reg-pass-1"}
+    assert f"{ROOT}-registry-ready" in {short(u) for u in image["dependencies"]}, (
+        "pushes wait for the registry"
+    )
+    registry = result.by_name(f"{ROOT}-registry-container")
+    assert SECRET_MARKER in registry["inputs"]["uploads"], "the htpasswd file travels as a secret"
+    assert result.outputs["registryImages"] == [image["inputs"]["imageName"]]
+    again = preview(tmp_path, config=config, secrets=secrets)
+    assert {r["urn"]: r for r in again.resources} == {r["urn"]: r for r in result.resources}, "same htpasswd"
