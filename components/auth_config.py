@@ -87,6 +87,20 @@ class _AuthCommon(_Model):
         return self
 
 
+class _IdentityServerAuth(_AuthCommon):
+    """Settings shared by the modes that ask an identity server (OIDC provider, directory)."""
+
+    # Group names (OIDC) or group DNs (LDAP): members of allowedGroups get in, members of
+    # adminGroups get in and are admins.
+    allowed_groups: tuple[str, ...] = ()
+    admin_groups: tuple[str, ...] = ()
+    # A PEM file of CA certificates the hub trusts for this server (a private CA).
+    ca_certificates_file: str | None = None
+
+    def _grants_access(self) -> bool:
+        return bool(self.allowed_groups or self.admin_groups)
+
+
 class SharedPasswordAuth(_AuthCommon):
     """JupyterHub's SharedPasswordAuthenticator: one password for a workshop."""
 
@@ -146,7 +160,7 @@ class GitHubAuth(_AuthCommon):
         return ["read:user", "read:org"] if self.allowed_organizations else ["read:user"]
 
 
-class OidcAuth(_AuthCommon):
+class OidcAuth(_IdentityServerAuth):
     """OAuthenticator's GenericOAuthenticator against an OpenID Connect provider."""
 
     type: Literal["oidc"]
@@ -161,13 +175,6 @@ class OidcAuth(_AuthCommon):
     scopes: tuple[str, ...] = ("openid", "profile", "email")
     username_claim: str = "preferred_username"
     groups_claim: str = "groups"
-    allowed_groups: tuple[str, ...] = ()
-    admin_groups: tuple[str, ...] = ()
-    # A PEM file of CA certificates the hub trusts for the provider (a private CA).
-    ca_certificates_file: str | None = None
-
-    def _grants_access(self) -> bool:
-        return bool(self.allowed_groups)
 
     @model_validator(mode="after")
     def _endpoints(self) -> OidcAuth:
@@ -198,7 +205,7 @@ class LdapLookup(_Model):
         return self
 
 
-class LdapAuth(_AuthCommon):
+class LdapAuth(_IdentityServerAuth):
     """LDAPAuthenticator against a university or company directory."""
 
     type: Literal["ldap"]
@@ -208,13 +215,6 @@ class LdapAuth(_AuthCommon):
     tls_strategy: Literal["before_bind", "on_connect", "insecure"] = "before_bind"
     bind_dn_templates: tuple[str, ...] = ()
     lookup: LdapLookup | None = None
-    allowed_groups: tuple[str, ...] = ()
-    admin_groups: tuple[str, ...] = ()
-    # A PEM file of CA certificates the hub trusts for the directory server.
-    ca_certificates_file: str | None = None
-
-    def _grants_access(self) -> bool:
-        return bool(self.allowed_groups)
 
     @model_validator(mode="after")
     def _how_to_find_the_user(self) -> LdapAuth:

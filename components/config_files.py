@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .auth_config import AnonymousAuth, AuthConfig
+from .auth_config import AnonymousAuth, AuthConfig, LdapAuth, OidcAuth
 from .config import ConfigError, TlsConfig, resolve_path
 
 
@@ -37,8 +37,9 @@ def read_pem_file(project_dir: Path, value: str, key: str) -> str:
 
 def read_auth_ca(auth: AuthConfig, project_dir: Path) -> str | None:
     """The PEM of auth.caCertificatesFile (the identity provider's private CA), if set."""
-    ca_file = getattr(auth, "ca_certificates_file", None)
-    return None if ca_file is None else read_pem_file(project_dir, ca_file, "auth.caCertificatesFile")
+    if not isinstance(auth, (OidcAuth, LdapAuth)) or auth.ca_certificates_file is None:
+        return None
+    return read_pem_file(project_dir, auth.ca_certificates_file, "auth.caCertificatesFile")
 
 
 def read_acme_ca_root(tls: TlsConfig, project_dir: Path) -> str | None:

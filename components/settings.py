@@ -36,7 +36,7 @@ def _auth_settings(auth: AuthConfig, allowed_users: list[str], public_url: str) 
         "allowAll": auth.allow_all,
     }
     callback_url = f"{public_url}hub/oauth_callback"
-    ca_file = AUTH_CA_FILE if getattr(auth, "ca_certificates_file", None) else None
+    ca_file = AUTH_CA_FILE if isinstance(auth, (OidcAuth, LdapAuth)) and auth.ca_certificates_file else None
     if isinstance(auth, NativeAuth):
         common["native"] = {
             "signup": auth.signup,
