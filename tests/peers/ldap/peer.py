@@ -30,21 +30,20 @@ overlay). Usage::
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import docker
-import docker.errors
 from docker.models.containers import Container
 
+from tests.peers import common
+
 IMAGE = "local/peer-ldap:1"
-LABEL = "org.jupyterhub-docker.test-peer"
-DIGEST_LABEL = "org.jupyterhub-docker.test-peer.digest"  # digest of the files the image is built from
+LABEL = common.LABEL
+DIGEST_LABEL = common.DIGEST_LABEL  # digest of the files the image is built from
 CONTEXT = Path(__file__).resolve().parent
 CONTEXT_FILES = ("Dockerfile", ".dockerignore", "entrypoint.sh", "seed.ldif")
+_KIND = "ldap"
 
 BASE_DN = "dc=example,dc=org"
 PEOPLE_DN = f"ou=people,{BASE_DN}"
@@ -94,32 +93,10 @@ class LdapPeer:
         return f"cn={cn},{self.groups_dn}"
 
 
-def _context_digest() -> str:
-    digest = hashlib.sha256()
-    for name in CONTEXT_FILES:
-        digest.update(name.encode() + b"\0" + (CONTEXT / name).read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
 def build_image(client: docker.DockerClient) -> str:
     """Build IMAGE from this directory unless an image built from the same files is present."""
-    digest = _context_digest()
-    try:
-        image = client.images.get(IMAGE)
-    except docker.errors.ImageNotFound:
-        pass
-    else:
-        if (image.labels or {}).get(DIGEST_LABEL) == digest:
-            return IMAGE
-    client.images.build(
-        path=str(CONTEXT),
-        tag=IMAGE,
-        labels={LABEL: "ldap", DIGEST_LABEL: digest},
-        rm=True,
-        forcerm=True,
-        pull=False,
-    )
-    return IMAGE
+    digest = common.context_digest(CONTEXT, CONTEXT_FILES)
+    return common.build_image(client, IMAGE, CONTEXT, kind=_KIND, digest=digest, digest_label=DIGEST_LABEL)
 
 
 def _ready(container: Container) -> bool:
@@ -138,43 +115,21 @@ def start(
 ) -> LdapPeer:
     """Run the peer detached on `network` (which must exist) as `name`, reachable there as `hostname`.
 
-    Returns once the directory answers searches over StartTLS and ldaps; raises RuntimeError
-    (after removing the container) if it does not within `timeout` seconds.
+    A leftover LDAP-peer container named `name` is removed first. Returns once the directory answers
+    searches over StartTLS and ldaps; raises RuntimeError (after removing the container) if it does
+    not within `timeout` seconds.
     """
     build_image(client)
-    networking_config = {network: client.api.create_endpoint_config(aliases=[hostname])}
-    container = client.containers.run(
+    container = common.run(
+        client,
         IMAGE,
-        name=name,
-        hostname=hostname,
-        detach=True,
+        name,
+        kind=_KIND,
         network=network,
-        networking_config=networking_config,
-        labels={LABEL: "ldap"},
+        hostname=hostname,
         environment={"LDAP_HOSTNAME": hostname, "LDAP_ADMIN_PASSWORD": ADMIN_PASSWORD},
     )
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            container.reload()
-            if container.status not in ("created", "running"):
-                code = container.attrs["State"]["ExitCode"]
-                raise RuntimeError(f"LDAP peer {name} stopped ({container.status}, exit code {code})")
-            try:
-                if _ready(container):
-                    break
-            except docker.errors.APIError:  # the container stopped meanwhile: the next reload tells
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"LDAP peer {name} not ready after {timeout:.0f} s")
-            time.sleep(0.2)
-        result = container.exec_run(["cat", CA_PATH])
-        if result.exit_code != 0:
-            raise RuntimeError(f"cannot read {CA_PATH} from {name}: {result.output!r}")
-    except Exception as error:
-        logs = container.logs(tail=50).decode(errors="replace")
-        stop(client, name)
-        raise RuntimeError(f"{error}\n--- last log lines of {name} ---\n{logs}") from error
+    ca_pem = common.wait_for_ca(container, _ready, ca_path=CA_PATH, timeout=timeout)
     return LdapPeer(
         container_name=name,
         hostname=hostname,
@@ -183,12 +138,12 @@ def start(
         admin_password=ADMIN_PASSWORD,
         reader_dn=READER_DN,
         reader_password=READER_PASSWORD,
-        ca_pem=result.output.decode(),
+        ca_pem=ca_pem,
         users=dict(USERS),
     )
 
 
 def stop(client: docker.DockerClient, name: str) -> None:
-    """Force-remove the container (and its anonymous volumes); nothing happens if it is absent."""
-    with contextlib.suppress(docker.errors.NotFound):
-        client.containers.get(name).remove(force=True, v=True)
+    """Force-remove the container (and its anonymous volumes) if it is an LDAP peer; nothing happens
+    if it is absent. Raises RuntimeError, removing nothing, if `name` is some other container."""
+    common.stop(client, name, kind=_KIND)

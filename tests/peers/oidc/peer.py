@@ -21,28 +21,28 @@ The issuer URL is the same inside the Docker network (network alias ``hostname``
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import os
 import re
 import socket
 import tempfile
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
 import docker
-import docker.errors
 import requests
 import urllib3.util.connection
+from docker.models.containers import Container
+
+from tests.peers import common
 
 IMAGE = "local/peer-oidc:1"
-LABEL = "org.jupyterhub-docker.test-peer"
+LABEL = common.LABEL
 LABEL_VALUE = "oidc"
 # The image is rebuilt when any of these files change (their hash is kept as an image label).
 SOURCE_LABEL = "org.jupyterhub-docker.test-peer.source"
@@ -55,7 +55,7 @@ BUILD_TIMEOUT = 600
 _FORM = re.compile(r"<form\b[^>]*\baction=\"([^\"]*/login)\"", re.IGNORECASE)
 
 
-class PeerError(RuntimeError):
+class PeerError(common.PeerError):
     """The peer's image could not be built or its container did not come up."""
 
 
@@ -73,10 +73,7 @@ class OidcPeer:
 
 
 def source_hash() -> str:
-    digest = hashlib.sha256()
-    for name in SOURCES:
-        digest.update(name.encode() + b"\0" + (CONTEXT / name).read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
+    return common.context_digest(CONTEXT, SOURCES)[:16]
 
 
 def build_image(client: docker.DockerClient, extra_ca_pem: str | None) -> str:
@@ -85,29 +82,18 @@ def build_image(client: docker.DockerClient, extra_ca_pem: str | None) -> str:
     ``extra_ca_pem`` (PEM text) is trusted by npm during the build only, for sites behind a
     TLS-intercepting proxy.
     """
-    wanted = source_hash()
-    try:
-        image = client.images.get(IMAGE)
-    except docker.errors.ImageNotFound:
-        pass
-    else:
-        if (image.labels or {}).get(SOURCE_LABEL) == wanted:
-            return IMAGE
     buildargs = {"EXTRA_CA_CERTS": extra_ca_pem.strip()} if extra_ca_pem and extra_ca_pem.strip() else {}
-    try:
-        client.images.build(
-            path=str(CONTEXT),
-            tag=IMAGE,
-            buildargs=buildargs,
-            labels={LABEL: LABEL_VALUE, SOURCE_LABEL: wanted},
-            rm=True,
-            forcerm=True,
-            timeout=BUILD_TIMEOUT,
-        )
-    except docker.errors.BuildError as err:
-        log = "".join(str(chunk.get("stream") or chunk.get("error") or "") for chunk in err.build_log)
-        raise PeerError(f"building {IMAGE} failed: {err.msg}\n{log[-4000:]}") from err
-    return IMAGE
+    return common.build_image(
+        client,
+        IMAGE,
+        CONTEXT,
+        kind=LABEL_VALUE,
+        digest=source_hash(),
+        digest_label=SOURCE_LABEL,
+        buildargs=buildargs,
+        timeout=BUILD_TIMEOUT,
+        error=PeerError,
+    )
 
 
 def start(
@@ -124,61 +110,48 @@ def start(
 
     ``clients``: ``{client_id, client_secret, redirect_uris: [...]}`` (other keys are passed on as client
     metadata); ``accounts``: ``{sub, password, claims: {preferred_username, email, name, groups}}``.
-    Waits (at most 60 s) until discovery answers over the published port, checked with the peer's CA.
+    Waits (at most 60 s) until discovery answers over the published port, checked with the peer's CA;
+    raises PeerError (after removing the container) if it does not.
     A leftover container of this peer with the same name is removed first.
     """
     issuer = f"https://{hostname}:{port}"
-    stop(client, name)
-    container = client.containers.run(
+    environment = {
+        "OIDC_ISSUER": issuer,
+        "OIDC_CLIENTS": json.dumps(clients),
+        "OIDC_ACCOUNTS": json.dumps(accounts),
+    }
+    container = common.run(
+        client,
         IMAGE,
-        name=name,
-        detach=True,
-        environment={
-            "OIDC_ISSUER": issuer,
-            "OIDC_CLIENTS": json.dumps(clients),
-            "OIDC_ACCOUNTS": json.dumps(accounts),
-        },
-        labels={LABEL: LABEL_VALUE},
+        name,
+        kind=LABEL_VALUE,
         network=network,
-        networking_config={network: client.api.create_endpoint_config(aliases=[hostname])},
-        ports={f"{port}/tcp": ("127.0.0.1", port)},
+        hostname=hostname,
+        environment=environment,
+        publish=port,
+        error=PeerError,
     )
-    deadline = time.monotonic() + START_TIMEOUT
-    last_error = "no answer yet"
-    while time.monotonic() < deadline:
-        container.reload()
-        if container.status not in ("created", "running"):
-            logs = container.logs().decode(errors="replace")
-            raise PeerError(f"{name} stopped ({container.status}) before it was ready:\n{logs[-4000:]}")
-        ca_pem = _read_ca(container)
-        if ca_pem is not None:
-            try:
-                _check_discovery(issuer, hostname, ca_pem)
-            except (requests.RequestException, ValueError) as err:
-                last_error = str(err)
-            else:
-                return OidcPeer(name, issuer, hostname, port, ca_pem)
-        time.sleep(0.2)
-    logs = container.logs().decode(errors="replace")
-    raise PeerError(f"{name} not ready after {START_TIMEOUT:.0f} s ({last_error}):\n{logs[-4000:]}")
+    ca_pem = common.wait_for_ca(
+        container,
+        lambda container: _ready(container, issuer, hostname),
+        ca_path=CA_PATH,
+        timeout=START_TIMEOUT,
+        retry_on=(common.PeerError, requests.RequestException, ValueError),
+        error=PeerError,
+    )
+    return OidcPeer(name, issuer, hostname, port, ca_pem)
 
 
 def stop(client: docker.DockerClient, name: str) -> None:
     """Removes the peer's container (only if it is labelled as this peer); no error if it is gone."""
-    try:
-        container = client.containers.get(name)
-    except docker.errors.NotFound:
-        return
-    if (container.labels or {}).get(LABEL) != LABEL_VALUE:
-        raise PeerError(f"container {name} is not an OIDC test peer; not removing it")
-    with suppress(docker.errors.NotFound):
-        container.remove(force=True)
+    common.stop(client, name, kind=LABEL_VALUE, error=PeerError)
 
 
-def _read_ca(container: Any) -> str | None:
-    exit_code, output = container.exec_run(["cat", CA_PATH], stdout=True, stderr=False)
-    text = output.decode() if isinstance(output, bytes) else ""
-    return text if exit_code == 0 and "-----END CERTIFICATE-----" in text else None
+def _ready(container: Container, issuer: str, hostname: str) -> bool:
+    """True once discovery answers over the published port, checked with the CA the server wrote;
+    raises (common.PeerError, requests.RequestException or ValueError) while it does not."""
+    _check_discovery(issuer, hostname, common.read_file(container, CA_PATH, expect=common.PEM_END))
+    return True
 
 
 def _check_discovery(issuer: str, hostname: str, ca_pem: str) -> None:

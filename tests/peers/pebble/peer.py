@@ -29,21 +29,19 @@ restarted) and keeps nothing on disk: :func:`issuance_roots` fetches the current
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import docker
-import docker.errors
 from docker.models.containers import Container
 
+from tests.peers import common
+
 IMAGE = "local/peer-pebble:1"
-LABEL = "org.jupyterhub-docker.test-peer"
+LABEL = common.LABEL
 LABEL_VALUE = "pebble"
-DIGEST_LABEL = "org.jupyterhub-docker.test-peer.digest"  # digest of the files the image is built from
+DIGEST_LABEL = common.DIGEST_LABEL  # digest of the files the image is built from
 CONTEXT = Path(__file__).resolve().parent
 CONTEXT_FILES = ("Dockerfile", ".dockerignore", "entrypoint.sh", "pebble-config.json")
 BUILD_TIMEOUT = 600
@@ -56,7 +54,7 @@ MAX_ROOTS = 8  # issuance_roots() asks for /roots/0 .. /roots/7 at most
 _PEM = re.compile(r"-----BEGIN CERTIFICATE-----\r?\n.+?\r?\n-----END CERTIFICATE-----\r?\n?", re.DOTALL)
 
 
-class PeerError(RuntimeError):
+class PeerError(common.PeerError):
     """The peer's image could not be built, its container did not come up, or it answered wrongly."""
 
 
@@ -73,37 +71,18 @@ class PebblePeer:
         return f"https://{self.hostname}:{MANAGEMENT_PORT}"
 
 
-def _context_digest() -> str:
-    digest = hashlib.sha256()
-    for name in CONTEXT_FILES:
-        digest.update(name.encode() + b"\0" + (CONTEXT / name).read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
 def build_image(client: docker.DockerClient) -> str:
     """Build IMAGE from this directory unless an image built from the same files is present."""
-    digest = _context_digest()
-    try:
-        image = client.images.get(IMAGE)
-    except docker.errors.ImageNotFound:
-        pass
-    else:
-        if (image.labels or {}).get(DIGEST_LABEL) == digest:
-            return IMAGE
-    try:
-        client.images.build(
-            path=str(CONTEXT),
-            tag=IMAGE,
-            labels={LABEL: LABEL_VALUE, DIGEST_LABEL: digest},
-            rm=True,
-            forcerm=True,
-            pull=False,
-            timeout=BUILD_TIMEOUT,
-        )
-    except docker.errors.BuildError as error:
-        log = "".join(str(chunk.get("stream") or chunk.get("error") or "") for chunk in error.build_log)
-        raise PeerError(f"building {IMAGE} failed: {error.msg}\n{log[-4000:]}") from error
-    return IMAGE
+    return common.build_image(
+        client,
+        IMAGE,
+        CONTEXT,
+        kind=LABEL_VALUE,
+        digest=common.context_digest(CONTEXT, CONTEXT_FILES),
+        digest_label=DIGEST_LABEL,
+        timeout=BUILD_TIMEOUT,
+        error=PeerError,
+    )
 
 
 def _fetch(container: Container, url: str) -> tuple[int, str]:
@@ -139,40 +118,23 @@ def start(
     container) if they do not within `timeout` seconds.
     """
     build_image(client)
-    stop(client, name)
-    container = client.containers.run(
+    container = common.run(
+        client,
         IMAGE,
-        name=name,
-        hostname=hostname,
-        detach=True,
+        name,
+        kind=LABEL_VALUE,
         network=network,
-        networking_config={network: client.api.create_endpoint_config(aliases=[hostname])},
-        labels={LABEL: LABEL_VALUE},
+        hostname=hostname,
         environment={"PEBBLE_HOSTNAME": hostname},
+        error=PeerError,
     )
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            container.reload()
-            if container.status not in ("created", "running"):
-                code = container.attrs["State"]["ExitCode"]
-                raise PeerError(f"pebble peer {name} stopped ({container.status}, exit code {code})")
-            try:
-                if _ready(container, hostname):
-                    break
-            except docker.errors.APIError:  # the container stopped meanwhile: the next reload tells
-                pass
-            if time.monotonic() > deadline:
-                raise PeerError(f"pebble peer {name} not ready after {timeout:.0f} s")
-            time.sleep(0.2)
-        exit_code, output = container.exec_run(["cat", DIRECTORY_CA_PATH], stdout=True, stderr=False)
-        ca_pem = output.decode(errors="replace") if isinstance(output, bytes) else ""
-        if exit_code != 0 or _PEM.search(ca_pem) is None:
-            raise PeerError(f"cannot read {DIRECTORY_CA_PATH} from {name}: {ca_pem!r}")
-    except Exception as error:
-        logs = container.logs(tail=50).decode(errors="replace")
-        stop(client, name)
-        raise PeerError(f"{error}\n--- last log lines of {name} ---\n{logs}") from error
+    ca_pem = common.wait_for_ca(
+        container,
+        lambda container: _ready(container, hostname),
+        ca_path=DIRECTORY_CA_PATH,
+        timeout=timeout,
+        error=PeerError,
+    )
     return PebblePeer(
         container_name=name,
         hostname=hostname,
@@ -205,11 +167,4 @@ def issuance_roots(client: docker.DockerClient, peer: PebblePeer) -> list[str]:
 
 def stop(client: docker.DockerClient, name: str) -> None:
     """Force-remove the peer's container (only if labelled as this peer); nothing happens if absent."""
-    try:
-        container = client.containers.get(name)
-    except docker.errors.NotFound:
-        return
-    if (container.labels or {}).get(LABEL) != LABEL_VALUE:
-        raise PeerError(f"container {name} is not a pebble test peer; not removing it")
-    with contextlib.suppress(docker.errors.NotFound):
-        container.remove(force=True, v=True)
+    common.stop(client, name, kind=LABEL_VALUE, error=PeerError)
