@@ -32,7 +32,14 @@ from .certificates import check_manual
 NAMESPACE = "jupyterhub-docker"
 # Config paths that hold secrets; a value found at one of them in a key Pulumi does not hold
 # as a secret was written in plain text into the stack file, and is refused.
-SECRET_PATHS = (*AUTH_SECRET_PATHS, "tls.certificate", "tls.key", "registry.password")
+SECRET_PATHS = (
+    *AUTH_SECRET_PATHS,
+    "tls.certificate",
+    "tls.key",
+    "registry.password",
+    "ssh.privateKey",
+    "dockerTls.key",
+)
 
 
 class ConfigError(ValueError):
@@ -272,8 +279,46 @@ class SpawnerConfig(_Model):
         return value
 
 
+class SshConfig(_Model):
+    """How to reach an ssh:// Docker host securely."""
+
+    # The host's key, pinned: one or more known_hosts lines ("host ssh-ed25519 AAAA...").
+    known_hosts: str | None = None
+    # The client key (a Pulumi secret); without it, the running ssh-agent's keys are used.
+    private_key: SecretStr | None = None
+    # Never the default: disables host key checking (first contact over a trusted network).
+    insecure_skip_host_key_check: bool = False
+
+    @model_validator(mode="after")
+    def _lines(self) -> SshConfig:
+        if self.known_hosts is not None:
+            for line in self.known_hosts.strip().splitlines():
+                if len(line.split()) < 3:
+                    raise ValueError(
+                        f"ssh.knownHosts: {line!r} is not a known_hosts line (host keytype key); "
+                        "get it with `ssh-keyscan -t ed25519 <host>` and check it out of band"
+                    )
+        return self
+
+
+class DockerTlsConfig(_Model):
+    """Client TLS for a tcp:// Docker host (the engine's --tlsverify setup)."""
+
+    ca: SecretStr
+    cert: SecretStr
+    key: SecretStr
+
+
+_SSH_HOST = re.compile(r"^ssh://(?P<user>[^@/:]+)@(?P<host>[^@/:]+)(:(?P<port>\d+))?$")
+_TCP_HOST = re.compile(r"^tcp://(?P<host>[^@/:]+):(?P<port>\d+)$")
+
+
 class StackConfig(_Model):
     docker_host: str = "unix:///var/run/docker.sock"
+    # On an ssh:// or tcp:// host: the engine's socket there, mounted into the hub for DockerSpawner.
+    docker_socket: str = "/var/run/docker.sock"
+    ssh: SshConfig = SshConfig()
+    docker_tls: DockerTlsConfig | None = None
     # Keep the hub database and users' home volumes when the stack is destroyed (production).
     keep_data: bool = False
     # A throwaway demo stack: the only kind on which anonymous login is allowed.
@@ -288,12 +333,43 @@ class StackConfig(_Model):
 
     @field_validator("docker_host")
     @classmethod
-    def _local_socket(cls, value: str) -> str:
-        if not value.startswith("unix:///"):
+    def _known_scheme(cls, value: str) -> str:
+        if value.startswith("unix:///") or _SSH_HOST.match(value) or _TCP_HOST.match(value):
+            return value
+        raise ValueError(
+            f"must be unix:///path/to/docker.sock, ssh://user@host[:port] or tcp://host:port, got {value!r}"
+        )
+
+    @property
+    def ssh_target(self) -> tuple[str, str, int] | None:
+        """(user, host, port) of an ssh:// Docker host."""
+        match = _SSH_HOST.match(self.docker_host)
+        return None if match is None else (match["user"], match["host"], int(match["port"] or 22))
+
+    @property
+    def remote_address(self) -> str | None:
+        """The Docker host's address when it is not this machine."""
+        match = _SSH_HOST.match(self.docker_host) or _TCP_HOST.match(self.docker_host)
+        return None if match is None else match["host"]
+
+    @model_validator(mode="after")
+    def _connection_settings(self) -> StackConfig:
+        if self.ssh_target is not None:
+            if self.ssh.known_hosts is None and not self.ssh.insecure_skip_host_key_check:
+                raise ValueError(
+                    "ssh.knownHosts: missing; pin the host key of the ssh:// Docker host with its "
+                    "known_hosts line (`ssh-keyscan -t ed25519 <host>`, checked out of band)"
+                )
+        elif self.ssh != SshConfig():
+            raise ValueError("ssh.* settings only apply to an ssh:// dockerHost")
+        if self.docker_host.startswith("tcp://") and self.docker_tls is None:
             raise ValueError(
-                f"only the local socket (unix:///path/to/docker.sock) is supported so far, got {value!r}"
+                "dockerTls: missing; a tcp:// dockerHost needs client TLS: dockerTls.ca, dockerTls.cert and "
+                "dockerTls.key (`pulumi config set --secret --path dockerTls.key < key.pem`)"
             )
-        return value
+        if not self.docker_host.startswith("tcp://") and self.docker_tls is not None:
+            raise ValueError("dockerTls.* only applies to a tcp:// dockerHost")
+        return self
 
     @model_validator(mode="after")
     def _anonymous_only_on_demos(self) -> StackConfig:

@@ -54,7 +54,9 @@ class JupyterHubDeployment(pulumi.ComponentResource):
         plan = plan_deployment(config, names, args.project_dir)
         self.url = plan.url
 
-        host = self._host = DockerHost(f"{name}-host", config.docker_host, self._child)
+        host = self._host = DockerHost(
+            f"{name}-host", config, project_dir=args.project_dir, stack=names.stack, opts=self._child
+        )
         network = StackNetwork(f"{name}-network", host, names, self._child)
         data = DataVolume(f"{name}-data", host, names, config.keep_data, self._child)
         hub_image = BuiltImage(f"{name}-hub-image", host, plan.hub_build, self._child)
@@ -132,6 +134,8 @@ class JupyterHubDeployment(pulumi.ComponentResource):
             health_url=f"{self.url}hub/health",
             connect_address=plan.local_address,
             ca_pem=self.ca_certificate,
+            # Published only on a remote host's loopback: probe from the host itself.
+            from_host=(host.command_env, hub_image.ref) if not plan.reachable_from_here else None,
             triggers=triggers,
             opts=self._child,
         )

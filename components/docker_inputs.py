@@ -19,8 +19,3 @@ def label_inputs(make: Callable[..., LabelArgs], labels: Mapping[str, str]) -> l
 def as_secret(value: pulumi.Output[str]) -> pulumi.Output[str]:
     """`Output.secret`, typed: mypy cannot solve its `Input[U]` parameter for an Output[str]."""
     return pulumi.Output.secret(value)
-
-
-def socket_path(docker_host: str) -> str:
-    """The engine's socket path on the Docker host, mounted into the hub for DockerSpawner."""
-    return docker_host.removeprefix("unix://")

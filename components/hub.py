@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
-from .docker_inputs import label_inputs, socket_path
+from .docker_inputs import label_inputs
 from .host import DockerHost
 from .naming import LABEL_ROLE, StackNames
 from .settings import AUTH_CA_FILE, HUB_PORT
@@ -40,7 +40,6 @@ class Hub(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("jupyterhub-docker:index:Hub", name, None, opts)
-        socket = socket_path(host.host)
         container = docker.Container(
             f"{name}-container",
             name=names.hub,
@@ -49,7 +48,7 @@ class Hub(pulumi.ComponentResource):
             volumes=[
                 docker.ContainerVolumeArgs(volume_name=data_volume, container_path=DATA_DIR),
                 # DockerSpawner creates the user servers through the engine's socket.
-                docker.ContainerVolumeArgs(host_path=socket, container_path="/var/run/docker.sock"),
+                docker.ContainerVolumeArgs(host_path=host.socket_path, container_path="/var/run/docker.sock"),
             ],
             uploads=[
                 docker.ContainerUploadArgs(file=SETTINGS_FILE, content=settings_json),

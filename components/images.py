@@ -161,7 +161,7 @@ class NotebookImage(pulumi.ComponentResource):
             f"{name}-version-check",
             create=script("check_jupyterhub_version"),
             interpreter=PYTHON,
-            environment={"DOCKER_HOST": host.host, "JHUB_IMAGE": ref, "JHUB_EXPECTED_VERSION": hub_version},
+            environment={**host.command_env, "JHUB_IMAGE": ref, "JHUB_EXPECTED_VERSION": hub_version},
             triggers=[ref],
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -37,7 +37,7 @@ class UserServers(pulumi.ComponentResource):
             delete=script("remove_user_servers"),
             interpreter=PYTHON,
             environment={
-                "DOCKER_HOST": host.host,
+                **host.command_env,
                 "JHUB_LABEL_FILTERS": json.dumps(names.label_filters),
                 "JHUB_ROLE_LABEL": LABEL_ROLE,
                 "JHUB_KEEP_DATA": "true" if keep_data else "false",
@@ -59,6 +59,7 @@ class Readiness(pulumi.ComponentResource):
         health_url: str,
         connect_address: str,
         ca_pem: pulumi.Input[str] | None,
+        from_host: tuple[dict[str, str], pulumi.Input[str]] | None,
         triggers: list[pulumi.Input[str]],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -74,6 +75,7 @@ class Readiness(pulumi.ComponentResource):
                 "JHUB_CONNECT_ADDRESS": connect_address,
                 "JHUB_CA_PEM": ca_pem or "",
                 "JHUB_READY_TIMEOUT": "180",
+                **self._from_host_env(from_host),
             },
             # Re-run whenever the hub or proxy container is replaced.
             triggers=triggers,
@@ -81,3 +83,14 @@ class Readiness(pulumi.ComponentResource):
         )
         self.message: pulumi.Output[str] = check.stdout
         self.register_outputs({"message": self.message})
+
+    @staticmethod
+    def _from_host_env(
+        from_host: tuple[dict[str, str], pulumi.Input[str]] | None,
+    ) -> dict[str, pulumi.Input[str]]:
+        """To probe from the host: its docker CLI settings, an image with python3 to run the
+        probe in (host network), and the probe itself (this same script)."""
+        if from_host is None:
+            return {}
+        command_env, image = from_host
+        return {**command_env, "JHUB_FROM_HOST_IMAGE": image, "JHUB_PROBE_SCRIPT": script("wait_for_hub")}

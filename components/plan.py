@@ -27,6 +27,7 @@ class NotebookPlan:
 class DeploymentPlan:
     url: str  # the public URL users open
     local_address: str  # where the machine running Pulumi reaches the published ports
+    reachable_from_here: bool  # False: published only on a remote host's loopback
     http_port: int
     hub_version: str
     hub_build: BuildSpec
@@ -76,7 +77,14 @@ def plan_deployment(config: StackConfig, names: StackNames, project_dir: Path) -
 
     tls, publish = config.tls, config.publish
     http_port = publish.http_port(tls)
-    local_address = "127.0.0.1" if publish.address == "0.0.0.0" else publish.address
+    remote = config.remote_address
+    reachable = True
+    if publish.address == "0.0.0.0":
+        local_address = remote or "127.0.0.1"
+    elif remote is not None and publish.is_loopback:
+        local_address, reachable = "127.0.0.1", False  # only on the remote host itself
+    else:
+        local_address = publish.address
     if tls.enabled:
         https_suffix = "" if publish.https_port == 443 else f":{publish.https_port}"
         url = f"https://{tls.domain}{https_suffix}/"
@@ -85,6 +93,7 @@ def plan_deployment(config: StackConfig, names: StackNames, project_dir: Path) -
     return DeploymentPlan(
         url=url,
         local_address=local_address,
+        reachable_from_here=reachable,
         http_port=http_port,
         hub_version=hub_version,
         hub_build=hub_build,

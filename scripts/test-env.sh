@@ -21,7 +21,7 @@ apt_install() {
 }
 
 start_docker() {
-  apt_install docker.io debootstrap ca-certificates
+  apt_install docker.io debootstrap ca-certificates openssh-client
   if docker info >/dev/null 2>&1; then return; fi
   log "starting dockerd"
   nohup dockerd >/var/log/dockerd.log 2>&1 &

@@ -10,9 +10,29 @@ import http.client
 import os
 import socket
 import ssl
+import subprocess
 import sys
 import time
 from urllib.parse import urlsplit
+
+# Published only on a remote host's loopback: run this same probe on the host, in an image with
+# python3, on the host's network, through the stack's docker CLI settings (pinned ssh config).
+from_host = os.environ.get("JHUB_FROM_HOST_IMAGE")
+if from_host:
+    ssh_bin = os.environ.get("JHUB_SSH_BIN")
+    if ssh_bin:
+        os.environ["PATH"] = ssh_bin + os.pathsep + os.environ["PATH"]
+    settings = ["JHUB_HEALTH_URL", "JHUB_CA_PEM", "JHUB_READY_TIMEOUT"]
+    env = [arg for key in settings for arg in ("-e", f"{key}={os.environ.get(key, '')}")]
+    probe = ["docker", "run", "-i", "--rm", "--network", "host", *env, "-e", "JHUB_CONNECT_ADDRESS=127.0.0.1"]
+    result = subprocess.run(
+        [*probe, "--entrypoint", "python3", from_host, "-"],
+        input=os.environ["JHUB_PROBE_SCRIPT"],
+        capture_output=True,
+        text=True,
+    )
+    print(result.stdout.strip() + " (checked from the Docker host)")
+    sys.exit(result.returncode and (result.stderr.strip() or "the probe on the Docker host failed"))
 
 url = urlsplit(os.environ["JHUB_HEALTH_URL"])
 address = os.environ.get("JHUB_CONNECT_ADDRESS") or url.hostname or "127.0.0.1"

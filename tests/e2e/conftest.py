@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,13 +98,10 @@ class Deployment:
 StackFactory = Callable[..., Deployment]
 
 
-@pytest.fixture(scope="session")
-def make_stack(
-    engine: docker.DockerClient, deployer: Deployer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[StackFactory]:
-    """Deploys a stack with the given auth (and extra config); destroys it at the end."""
+@contextmanager
+def stack_factory(deployer: Deployer, config_dir: Path) -> Iterator[StackFactory]:
+    """Deploys stacks with the given auth (and extra config); destroys them all on exit."""
     made: list[Deployment] = []
-    config_dir = tmp_path_factory.mktemp("stacks")
 
     def make(
         auth: dict[str, Any],
@@ -125,7 +123,7 @@ def make_stack(
         }
         for key, value in (extra or {}).items():
             config[f"jupyterhub-docker:{key}"] = value
-        config_file = Path(config_dir) / f"Pulumi.{stack}.yaml"
+        config_file = config_dir / f"Pulumi.{stack}.yaml"
         config_file.write_text(yaml.safe_dump({"config": config}))
         spec = StackSpec(name=stack, config_file=config_file, secrets=secret_config or {})
         deployment = Deployment(spec=spec, deployer=deployer, outputs={})
@@ -133,16 +131,27 @@ def make_stack(
         deployment.up()
         return deployment
 
-    yield make
-    errors = []
-    for deployment in reversed(made):
-        if not deployment.destroyed:
-            try:
-                deployment.destroy()
-            except Exception as exc:
-                errors.append(str(exc))
-    if errors:
-        pytest.fail("destroy at teardown failed:\n" + "\n".join(errors))
+    try:
+        yield make
+    finally:
+        errors = []
+        for deployment in reversed(made):
+            if not deployment.destroyed:
+                try:
+                    deployment.destroy()
+                except Exception as exc:
+                    errors.append(str(exc))
+        if errors:
+            pytest.fail("destroy at teardown failed:\n" + "\n".join(errors))
+
+
+@pytest.fixture(scope="session")
+def make_stack(
+    engine: docker.DockerClient, deployer: Deployer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[StackFactory]:
+    """Stacks on the local engine, destroyed at the end of the session."""
+    with stack_factory(deployer, tmp_path_factory.mktemp("stacks")) as make:
+        yield make
 
 
 @pytest.fixture(scope="session")

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import re
 import secrets
+import shlex
+import shutil
 import string
 import subprocess
 import tarfile
@@ -25,6 +28,7 @@ from typing import Any
 
 import docker
 import docker.errors
+import docker.tls
 
 from .values import HarnessError, check_schema, unwrap
 
@@ -100,16 +104,58 @@ class Handler:
 
 
 class DockerProvider(Handler):
+    """Like the real provider, configuring it does not connect: the first resource does."""
+
     type = "pulumi:providers:docker"
-    schema = {"host": str}
+    schema = {"host": str, "sshOpts": [str], "caMaterial": str, "certMaterial": str, "keyMaterial": str}
     needs_provider = False
+
+    def validate(self, name: str, inputs: dict[str, Any]) -> None:
+        super().validate(name, self.decoded(inputs))
+
+    @staticmethod
+    def decoded(inputs: dict[str, Any]) -> dict[str, Any]:
+        """Provider config reaches a provider as strings: the SDK JSON-encodes lists."""
+        plain: dict[str, Any] = unwrap(inputs)
+        if isinstance(plain.get("sshOpts"), str):
+            plain["sshOpts"] = json.loads(plain["sshOpts"])
+        return plain
 
     def create(
         self, ctx: Context, name: str, inputs: dict[str, Any], provider: str
     ) -> tuple[str, dict[str, Any]]:
-        host = inputs.get("host") or "unix:///var/run/docker.sock"
-        ctx.client(host).ping()  # an unreachable host fails here, as the real provider would
-        return f"docker-provider-{name}", {"host": host}
+        return f"docker-provider-{name}", {"host": "unix:///var/run/docker.sock", **self.decoded(inputs)}
+
+
+def docker_client(settings: dict[str, Any], workdir: Path) -> docker.DockerClient:
+    """An engine client for provider settings: a unix socket, ssh:// through the ssh binary with
+    the provider's sshOpts (as the real provider passes them), or tcp:// with client TLS."""
+    host = settings["host"]
+    if host.startswith("ssh://"):
+        # docker-py runs `ssh` from PATH: put a wrapper that adds sshOpts first on PATH.
+        real = shutil.which("ssh")
+        if real is None:
+            raise HarnessError("an ssh:// provider needs the ssh client")
+        wrapper = workdir / "ssh-wrapper" / "ssh"
+        wrapper.parent.mkdir(parents=True, exist_ok=True)
+        options = " ".join(shlex.quote(o) for o in settings.get("sshOpts") or [])
+        wrapper.write_text(f'#!/bin/sh\nexec {shlex.quote(real)} {options} "$@"\n')
+        wrapper.chmod(0o700)
+        os.environ["PATH"] = f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}"
+        return docker.DockerClient(base_url=host, use_ssh_client=True, timeout=600)
+    if settings.get("caMaterial"):
+        tls_dir = workdir / "tls"
+        tls_dir.mkdir(parents=True, exist_ok=True)
+        for name, key in (("ca.pem", "caMaterial"), ("cert.pem", "certMaterial"), ("key.pem", "keyMaterial")):
+            (tls_dir / name).write_text(settings[key])
+            (tls_dir / name).chmod(0o600)
+        tls = docker.tls.TLSConfig(
+            client_cert=(str(tls_dir / "cert.pem"), str(tls_dir / "key.pem")),
+            ca_cert=str(tls_dir / "ca.pem"),
+            verify=True,
+        )
+        return docker.DockerClient(base_url=host, tls=tls, timeout=600)
+    return docker.DockerClient(base_url=host, timeout=600)
 
 
 class Network(Handler):

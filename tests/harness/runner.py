@@ -6,6 +6,7 @@ import json
 import os
 import runpy
 import sys
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import asdict
@@ -19,7 +20,7 @@ from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mo
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from .engine import Context, Record
+from .engine import Context, Record, docker_client
 from .handlers import handler_for
 from .values import HarnessError, digest, mark_secrets, unwrap
 
@@ -65,7 +66,7 @@ class StateFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.lock = threading.Lock()
-        self.providers: dict[str, str] = {}
+        self.providers: dict[str, dict[str, Any]] = {}
         self.records: dict[str, Record] = {}
         if path.exists():
             data = json.loads(path.read_text())
@@ -152,13 +153,15 @@ class Run:
 
     # --- engine access -------------------------------------------------------------------
     def client(self, provider_or_host: str) -> docker.DockerClient:
-        host = provider_or_host
+        settings: dict[str, Any] = {"host": provider_or_host}
         if self.state is not None and provider_or_host in self.state.providers:
-            host = self.state.providers[provider_or_host]
+            settings = self.state.providers[provider_or_host]
+        key = json.dumps(settings, sort_keys=True)
         with self._lock:
-            if host not in self._clients:
-                self._clients[host] = docker.DockerClient(base_url=host, timeout=600)
-            return self._clients[host]
+            if key not in self._clients:
+                workdir = Path(tempfile.mkdtemp(prefix="harness-provider-"))
+                self._clients[key] = docker_client(settings, workdir)
+            return self._clients[key]
 
     def context(self) -> Context:
         return Context(project_dir=self.project_dir, client=self.client, log=self.log)
@@ -266,7 +269,7 @@ class Run:
         with self.state.lock:
             self.state.records[urn] = record
             if args.typ.startswith("pulumi:providers:"):
-                self.state.providers[f"{urn}::{id_}"] = outputs["host"]
+                self.state.providers[f"{urn}::{id_}"] = outputs
         self.state.save()
         return id_, outputs
 

@@ -117,8 +117,44 @@ def test_an_unsupported_tls_mode_is_refused() -> None:
     assert "tls.mode:" in problems({"auth": SHARED, "tls": {"mode": "acme"}})
 
 
-def test_a_remote_docker_host_is_not_supported_yet() -> None:
-    assert "dockerHost: only the local socket" in problems({"auth": SHARED, "dockerHost": "ssh://deploy@hub"})
+def test_an_unknown_docker_host_scheme_names_the_accepted_ones() -> None:
+    message = problems({"auth": SHARED, "dockerHost": "http://hub:2375"})
+    assert (
+        "dockerHost: must be unix:///path/to/docker.sock, ssh://user@host[:port] or tcp://host:port"
+        in message
+    )
+
+
+def test_an_ssh_host_needs_its_host_key_pinned_unless_checking_is_explicitly_off() -> None:
+    message = problems({"auth": SHARED, "dockerHost": "ssh://deploy@hub.example.org"})
+    assert "ssh.knownHosts: missing" in message
+    config = parse_stack_config(
+        {"auth": SHARED, "dockerHost": "ssh://deploy@hub:2222", "ssh": {"insecureSkipHostKeyCheck": True}},
+        {"auth"},
+    )
+    assert config.ssh_target == ("deploy", "hub", 2222)
+
+
+def test_an_ssh_host_needs_a_user_and_a_malformed_known_hosts_line_is_refused() -> None:
+    assert "dockerHost: must be" in problems({"auth": SHARED, "dockerHost": "ssh://hub.example.org"})
+    message = problems(
+        {"auth": SHARED, "dockerHost": "ssh://d@hub", "ssh": {"knownHosts": "hub ssh-ed25519"}}
+    )
+    assert "ssh.knownHosts: 'hub ssh-ed25519' is not a known_hosts line" in message
+
+
+def test_an_ssh_private_key_must_be_a_secret() -> None:
+    raw = {
+        "auth": SHARED,
+        "dockerHost": "ssh://d@hub",
+        "ssh": {"knownHosts": "hub ssh-ed25519 AAAA", "privateKey": "k"},
+    }
+    with pytest.raises(ConfigError, match=r"ssh\.privateKey: stored in plain text"):
+        parse_stack_config(raw, {"auth"})
+
+
+def test_a_tcp_host_needs_client_tls() -> None:
+    assert "dockerTls: missing" in problems({"auth": SHARED, "dockerHost": "tcp://hub.example.org:2376"})
 
 
 def test_a_notebook_image_is_pulled_or_built_not_both() -> None:

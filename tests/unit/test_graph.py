@@ -351,3 +351,39 @@ def test_with_a_registry_built_images_are_pushed_with_its_credentials(tmp_path: 
     assert result.outputs["registryImages"] == [image["inputs"]["imageName"]]
     again = preview(tmp_path, config=config, secrets=secrets)
     assert {r["urn"]: r for r in again.resources} == {r["urn"]: r for r in result.resources}, "same htpasswd"
+
+
+def test_an_ssh_host_pins_its_key_and_everything_waits_for_the_connection_check(tmp_path: Path) -> None:
+    key_line = "hub.example.org ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHQ7"
+    config = {
+        **BASE_CONFIG,
+        "jupyterhub-docker:dockerHost": "ssh://deploy@hub.example.org:2222",
+        "jupyterhub-docker:dockerSocket": "/run/docker.sock",
+        "jupyterhub-docker:ssh": {"knownHosts": key_line},
+    }
+    result = preview(tmp_path, config=config, stack="remote-unit")
+    assert result.returncode == 0, result.stderr
+    provider = result.by_name(f"{ROOT}-host-provider")
+    assert provider["inputs"]["host"] == "ssh://deploy@hub.example.org:2222"
+    ssh_opts = json.loads(provider["inputs"]["sshOpts"])
+    ssh_config = Path(ssh_opts[1])
+    assert ssh_opts[0] == "-F" and ssh_config.parts[-4:] == (".jhub-docker", "remote-unit", "ssh", "config")
+    written = ssh_config.read_text()
+    assert "StrictHostKeyChecking yes" in written and "BatchMode yes" in written
+    assert (ssh_config.parent / "known_hosts").read_text().strip() == key_line
+    connection = result.by_name(f"{ROOT}-host-connection")
+    assert connection["inputs"]["environment"]["JHUB_SSH_TARGET"] == "deploy@hub.example.org"
+    assert connection["inputs"]["environment"]["JHUB_SSH_PORT"] == "2222"
+    docker_resources = [r for r in result.custom() if r["type"].startswith("docker:")]
+    for resource in docker_resources:
+        assert connection["urn"] in resource["dependencies"], resource["name"]
+    hub = result.by_name(f"{ROOT}-hub-container")
+    assert {"hostPath": "/run/docker.sock", "containerPath": "/var/run/docker.sock"} in hub["inputs"][
+        "volumes"
+    ]
+    cleanup = result.by_name(f"{ROOT}-user-servers-cleanup")
+    assert cleanup["inputs"]["environment"]["DOCKER_HOST"] == "ssh://deploy@hub.example.org:2222"
+    assert cleanup["inputs"]["environment"]["JHUB_SSH_BIN"].endswith(".jhub-docker/remote-unit/ssh/bin")
+    readiness = result.by_name(f"{ROOT}-readiness-check")
+    # Published on the remote host's loopback: not reachable from here, so probed on the host.
+    assert readiness["inputs"]["environment"]["JHUB_FROM_HOST_IMAGE"].startswith("jhub-remote-unit-hub:")

@@ -1,0 +1,44 @@
+"""Before anything is created: reach the Docker engine, and say plainly why not if we cannot.
+
+For an ssh:// host it runs `docker version` on the host through ssh with the stack's own ssh
+configuration (pinned host key), so a wrong host key, an unknown user, an unreachable host and a
+user without access to Docker each get their own message.
+"""
+
+import os
+import subprocess
+import sys
+
+ssh_bin = os.environ.get("JHUB_SSH_BIN")
+if ssh_bin:
+    os.environ["PATH"] = ssh_bin + os.pathsep + os.environ["PATH"]
+host = os.environ["DOCKER_HOST"]
+target = os.environ.get("JHUB_SSH_TARGET")
+version = ["docker", "version", "--format", "{{.Server.Version}}"]
+argv = ["ssh", "-p", os.environ.get("JHUB_SSH_PORT", "22"), target, *version] if target else version
+try:
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+except subprocess.TimeoutExpired:
+    sys.exit(f"dockerHost {host}: no answer within 60 s (is the host reachable?)")
+if result.returncode == 0:
+    print(f"Docker {result.stdout.strip()} at {host}")
+    sys.exit(0)
+
+error = result.stderr.strip()
+lowered = error.lower()
+unreachable = ("connection refused", "timed out", "no route to host", "could not resolve")
+if "host key verification failed" in lowered or "remote host identification has changed" in lowered:
+    reason = "the host's key does not match ssh.knownHosts (another host, or a changed key): not connecting"
+elif "permission denied" in lowered and "docker" not in lowered:
+    reason = (
+        "the SSH user was refused (unknown user, or its key from ssh.privateKey/ssh-agent is not authorized)"
+    )
+elif any(text in lowered for text in unreachable):
+    reason = "the host cannot be reached (check the address and the port, and that sshd or the engine runs)"
+elif "permission denied" in lowered or "docker.sock" in lowered:
+    reason = "the user cannot use Docker on the host (add it to the docker group)"
+elif target and "not found" in lowered:
+    reason = "Docker is not installed on the host (no `docker` command)"
+else:
+    reason = "the Docker engine did not answer"
+sys.exit(f"dockerHost {host}: {reason}.\n{error[-800:]}")

@@ -1,0 +1,170 @@
+"""The same stack on a server reached over SSH: everything lands there, nothing here."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from tests.deployers import Deployer, DeployError
+from tests.e2e.conftest import (
+    TEST_IMAGES,
+    USER_PASSWORD,
+    Deployment,
+    StackFactory,
+    free_port,
+    stack_factory,
+    stack_objects,
+)
+from tests.e2e.hubclient import HubUser
+from tests.e2e.names import resolve
+from tests.peers.dockerhost import peer as dockerhost
+
+DOMAIN = "remote.test"
+NOTHING: dict[str, list[str]] = {"containers": [], "volumes": [], "networks": []}
+
+
+@pytest.fixture(scope="session")
+def remote_host(engine: docker.DockerClient) -> Iterator[dockerhost.DockerHostPeer]:
+    """A second Docker host with an SSH server."""
+    network = engine.networks.create(f"peer-remote-{secrets.token_hex(3)}", driver="bridge")
+    name = f"peer-remote-{secrets.token_hex(3)}"
+    host = None
+    try:
+        images = [TEST_IMAGES["base"], TEST_IMAGES["proxy"], TEST_IMAGES["edge"]]
+        host = dockerhost.start(engine, network.name, name, images)
+        yield host
+    finally:
+        dockerhost.stop(engine, host, name)
+        network.remove()
+
+
+def remote_stack(
+    make_stack: StackFactory,
+    host: dockerhost.DockerHostPeer,
+    *,
+    name: str | None = None,
+    docker_host: str | None = None,
+    known_hosts: str | None = None,
+) -> Deployment:
+    return make_stack(
+        {"type": "shared-password", "allowAll": True},
+        secret_config={"auth.password": USER_PASSWORD, "ssh.privateKey": host.private_key},
+        extra={
+            "dockerHost": docker_host or host.docker_host,
+            "ssh": {"knownHosts": known_hosts or host.known_hosts},
+            "tls": {"mode": "self-signed", "domain": DOMAIN},
+            "publish": {"address": "0.0.0.0", "port": free_port(), "httpsPort": free_port()},
+        },
+        name=name,
+    )
+
+
+@pytest.fixture(scope="session")
+def remote_stacks(
+    remote_host: dockerhost.DockerHostPeer, deployer: Deployer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[StackFactory]:
+    """Stacks on the remote host: destroyed before the host goes (they live on it)."""
+    with stack_factory(deployer, tmp_path_factory.mktemp("remote-stacks")) as make:
+        yield make
+
+
+@pytest.fixture(scope="session")
+def remote(remote_stacks: StackFactory, remote_host: dockerhost.DockerHostPeer) -> Deployment:
+    return remote_stack(remote_stacks, remote_host)
+
+
+def test_a_stack_deployed_over_ssh_serves_users_and_lives_only_on_the_remote_engine(
+    remote: Deployment,
+    remote_host: dockerhost.DockerHostPeer,
+    engine: docker.DockerClient,
+    tmp_path: Path,
+) -> None:
+    assert remote.url.startswith(f"https://{DOMAIN}:")
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_text(remote.outputs["caCertificate"])
+    with resolve({DOMAIN: remote_host.address}):
+        katie = HubUser(remote.url, "katie")
+        katie.session.trust_env = False
+        katie.session.verify = str(ca_file)
+        katie.login(USER_PASSWORD)
+        assert katie.logged_in()
+        katie.start_server()
+        assert katie.put_notebook("remote.ipynb", "print('on the server')").status_code == 201
+
+    there = dockerhost.inner_objects(engine, remote_host, remote.spec.name)
+    prefix = remote.prefix
+    assert {f"{prefix}-hub", f"{prefix}-proxy", f"{prefix}-edge", f"{prefix}-user-katie"} <= set(
+        there["containers"]
+    )
+    assert {f"{prefix}-data", f"{prefix}-home-katie"} <= set(there["volumes"])
+    assert there["networks"] == [f"{prefix}-net"]
+    assert stack_objects(engine, remote.spec.name) == NOTHING, "nothing of the stack on the local engine"
+
+
+def test_destroy_over_ssh_with_a_server_running_leaves_nothing_on_the_remote(
+    remote_stacks: StackFactory,
+    remote_host: dockerhost.DockerHostPeer,
+    engine: docker.DockerClient,
+    tmp_path: Path,
+) -> None:
+    stack = remote_stack(remote_stacks, remote_host)
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_text(stack.outputs["caCertificate"])
+    with resolve({DOMAIN: remote_host.address}):
+        leo = HubUser(stack.url, "leo")
+        leo.session.trust_env = False
+        leo.session.verify = str(ca_file)
+        leo.login(USER_PASSWORD)
+        leo.start_server()
+    assert (
+        f"{stack.prefix}-user-leo"
+        in dockerhost.inner_objects(engine, remote_host, stack.spec.name)["containers"]
+    )
+    stack.destroy()
+    assert dockerhost.inner_objects(engine, remote_host, stack.spec.name) == NOTHING
+
+
+def _failing_deploy(
+    make_stack: StackFactory, host: dockerhost.DockerHostPeer, **kwargs: str
+) -> tuple[str, str]:
+    name = f"bad{secrets.token_hex(2)}"
+    with pytest.raises(DeployError) as failure:
+        remote_stack(make_stack, host, name=name, **kwargs)
+    return name, str(failure.value)
+
+
+def test_a_wrong_host_key_fails_before_anything_is_created(
+    remote_stacks: StackFactory, remote_host: dockerhost.DockerHostPeer, engine: docker.DockerClient
+) -> None:
+    other = ed25519.Ed25519PrivateKey.generate().public_key()
+    line = other.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+    name, message = _failing_deploy(remote_stacks, remote_host, known_hosts=f"{remote_host.address} {line}")
+    assert "the host's key does not match ssh.knownHosts" in message
+    assert dockerhost.inner_objects(engine, remote_host, name) == NOTHING
+    assert stack_objects(engine, name) == NOTHING
+
+
+def test_an_unknown_user_fails_with_its_own_message(
+    remote_stacks: StackFactory, remote_host: dockerhost.DockerHostPeer, engine: docker.DockerClient
+) -> None:
+    name, message = _failing_deploy(
+        remote_stacks, remote_host, docker_host=f"ssh://nobody@{remote_host.address}:22"
+    )
+    assert "the SSH user was refused" in message
+    assert dockerhost.inner_objects(engine, remote_host, name) == NOTHING
+
+
+def test_an_unreachable_host_fails_with_its_own_message(
+    remote_stacks: StackFactory, remote_host: dockerhost.DockerHostPeer, engine: docker.DockerClient
+) -> None:
+    name, message = _failing_deploy(
+        remote_stacks, remote_host, docker_host=f"ssh://deploy@{remote_host.address}:2222"
+    )
+    assert "the host cannot be reached" in message
+    assert dockerhost.inner_objects(engine, remote_host, name) == NOTHING
