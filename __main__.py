@@ -18,6 +18,8 @@ hub = JupyterHubDeployment(
 )
 
 pulumi.export("url", hub.url)
+pulumi.export("dockerHost", hub.docker_host)
+pulumi.export("access", hub.access)
 pulumi.export("admins", hub.admins)
 pulumi.export("network", hub.network)
 pulumi.export("dataVolume", hub.data_volume)

@@ -53,6 +53,8 @@ class JupyterHubDeployment(pulumi.ComponentResource):
         # Everything that can fail on bad input happens here, before the first resource.
         plan = plan_deployment(config, names, args.project_dir)
         self.url = plan.url
+        self.docker_host = config.docker_host
+        self.access = self._access(plan)
 
         host = self._host = DockerHost(
             f"{name}-host", config, project_dir=args.project_dir, stack=names.stack, opts=self._child
@@ -149,6 +151,16 @@ class JupyterHubDeployment(pulumi.ComponentResource):
             lambda refs: sorted(ref for ref in refs.values() if ref.startswith(prefix))
         )
         self.register_outputs({"url": self.url, "network": self.network, "dataVolume": self.data_volume})
+
+    def _access(self, plan: DeploymentPlan) -> str:
+        """How a person reaches the hub: the URL, or an SSH tunnel to a remote host's loopback."""
+        target = self._config.ssh_target
+        if plan.reachable_from_here or target is None:
+            return f"open {plan.url}"
+        user, address, port = target
+        published = plan.http_port if not self._config.tls.enabled else self._config.publish.https_port
+        tunnel = f"ssh -N -L {published}:127.0.0.1:{published} -p {port} {user}@{address}"
+        return f"published on the Docker host's loopback only: run `{tunnel}`, then open {plan.url}"
 
     def _registry(self) -> Registry | None:
         config = self._config

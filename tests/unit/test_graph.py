@@ -387,3 +387,19 @@ def test_an_ssh_host_pins_its_key_and_everything_waits_for_the_connection_check(
     readiness = result.by_name(f"{ROOT}-readiness-check")
     # Published on the remote host's loopback: not reachable from here, so probed on the host.
     assert readiness["inputs"]["environment"]["JHUB_FROM_HOST_IMAGE"].startswith("jhub-remote-unit-hub:")
+
+
+def test_the_outputs_say_how_to_reach_a_hub_on_a_remote_loopback(tmp_path: Path) -> None:
+    config = {
+        **BASE_CONFIG,
+        "jupyterhub-docker:dockerHost": "ssh://deploy@hub.example.org",
+        "jupyterhub-docker:ssh": {"knownHosts": "hub.example.org ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHQ7"},
+    }
+    result = preview(tmp_path, config=config, stack="remote-unit")
+    assert result.returncode == 0, result.stderr
+    assert result.outputs["dockerHost"] == "ssh://deploy@hub.example.org"
+    assert "ssh -N -L 8123:127.0.0.1:8123 -p 22 deploy@hub.example.org" in result.outputs["access"]
+
+
+def test_a_local_hub_is_reached_by_its_url(baseline: Preview) -> None:
+    assert baseline.outputs["access"] == "open http://127.0.0.1:8123/"
