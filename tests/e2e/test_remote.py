@@ -31,13 +31,14 @@ NOTHING: dict[str, list[str]] = {"containers": [], "volumes": [], "networks": []
 
 @pytest.fixture(scope="session")
 def remote_host(engine: docker.DockerClient) -> Iterator[dockerhost.DockerHostPeer]:
-    """A second Docker host with an SSH server."""
+    """A second Docker host with an SSH server (and its engine on TLS-verified TCP)."""
     network = engine.networks.create(f"peer-remote-{secrets.token_hex(3)}", driver="bridge")
     name = f"peer-remote-{secrets.token_hex(3)}"
     host = None
     try:
         images = [TEST_IMAGES["base"], TEST_IMAGES["proxy"], TEST_IMAGES["edge"]]
-        host = dockerhost.start(engine, network.name, name, images)
+        # Its engine also serves tcp://:2376 with client TLS, for the tcp:// scenario.
+        host = dockerhost.start(engine, network.name, name, images, tcp_tls=True)
         yield host
     finally:
         dockerhost.stop(engine, host, name)
@@ -168,3 +169,40 @@ def test_an_unreachable_host_fails_with_its_own_message(
     )
     assert "the host cannot be reached" in message
     assert dockerhost.inner_objects(engine, remote_host, name) == NOTHING
+
+
+def test_a_stack_deployed_over_tcp_with_client_tls_lives_only_on_the_remote(
+    remote_stacks: StackFactory,
+    remote_host: dockerhost.DockerHostPeer,
+    engine: docker.DockerClient,
+    tmp_path: Path,
+) -> None:
+    tls = remote_host.client_tls
+    assert tls is not None
+    stack = remote_stacks(
+        {"type": "shared-password", "allowAll": True},
+        secret_config={
+            "auth.password": USER_PASSWORD,
+            "dockerTls.ca": tls.ca,
+            "dockerTls.cert": tls.cert,
+            "dockerTls.key": tls.key,
+        },
+        extra={
+            "dockerHost": remote_host.tcp_host,
+            "tls": {"mode": "self-signed", "domain": DOMAIN},
+            "publish": {"address": "0.0.0.0", "port": free_port(), "httpsPort": free_port()},
+        },
+    )
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_text(stack.outputs["caCertificate"])
+    with resolve({DOMAIN: remote_host.address}):
+        mia = HubUser(stack.url, "mia")
+        mia.session.trust_env = False
+        mia.session.verify = str(ca_file)
+        mia.login(USER_PASSWORD)
+        mia.start_server()
+    there = dockerhost.inner_objects(engine, remote_host, stack.spec.name)
+    assert f"{stack.prefix}-user-mia" in there["containers"]
+    assert stack_objects(engine, stack.spec.name) == NOTHING
+    stack.destroy()
+    assert dockerhost.inner_objects(engine, remote_host, stack.spec.name) == NOTHING

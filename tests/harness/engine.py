@@ -154,7 +154,12 @@ def docker_client(settings: dict[str, Any], workdir: Path) -> docker.DockerClien
             ca_cert=str(tls_dir / "ca.pem"),
             verify=True,
         )
-        return docker.DockerClient(base_url=host, tls=tls, timeout=600)
+        # docker-py's APIClient is a requests Session: REQUESTS_CA_BUNDLE in the environment
+        # would override the engine's CA set above. A fixed API version (Engine 20.10's; newer
+        # engines accept it) avoids the version request made before trust_env can be turned off.
+        client = docker.DockerClient(base_url=host, tls=tls, timeout=600, version="1.41")
+        client.api.trust_env = False
+        return client
     return docker.DockerClient(base_url=host, timeout=600)
 
 
