@@ -31,6 +31,13 @@ class HubUser:
         self.name = name
         self.session = requests.Session()
 
+    def trusting(self, ca_file: object) -> HubUser:
+        """Verify the hub's TLS against `ca_file` alone. trust_env is off because requests lets
+        REQUESTS_CA_BUNDLE from the environment override a session's own `verify`."""
+        self.session.trust_env = False
+        self.session.verify = str(ca_file)
+        return self
+
     def url(self, path: str) -> str:
         return self.base_url + path.lstrip("/")
 

@@ -88,18 +88,9 @@ def identity_provider(
         network.remove()
 
 
-def browser(idp: IdentityProvider, user: str) -> HubUser:
-    """A client that trusts the provider's CA. trust_env is off: requests lets REQUESTS_CA_BUNDLE
-    from the environment override a session's own `verify`."""
-    person = HubUser(idp.stack.url, user)
-    person.session.trust_env = False
-    person.session.verify = str(idp.ca_file)
-    return person
-
-
 def log_in_through_the_provider(idp: IdentityProvider, user: str, password: str) -> HubUser:
     """A person clicks "Sign in with OpenID Connect", fills in the provider's form, comes back."""
-    person = browser(idp, user)
+    person = HubUser(idp.stack.url, user).trusting(idp.ca_file)
     with oidc.resolve(idp.peer.hostname):
         form = person.session.get(idp.stack.url + "hub/oauth_login", timeout=30)
         assert form.url.startswith(idp.peer.issuer), form.url
@@ -127,7 +118,7 @@ def test_a_user_outside_the_allowed_groups_is_refused(identity_provider: Identit
 
 
 def test_a_wrong_password_at_the_provider_never_reaches_the_hub(identity_provider: IdentityProvider) -> None:
-    person = browser(identity_provider, "bob")
+    person = HubUser(identity_provider.stack.url, "bob").trusting(identity_provider.ca_file)
     with oidc.resolve(identity_provider.peer.hostname):
         form = person.session.get(identity_provider.stack.url + "hub/oauth_login", timeout=30)
         refused = oidc.login(person.session, form, "bob", "wrong-password", str(identity_provider.ca_file))

@@ -90,9 +90,7 @@ def test_a_stack_deployed_over_ssh_serves_users_and_lives_only_on_the_remote_eng
     ca_file = tmp_path / "ca.pem"
     ca_file.write_text(remote.outputs["caCertificate"])
     with resolve({DOMAIN: remote_host.address}):
-        katie = HubUser(remote.url, "katie")
-        katie.session.trust_env = False
-        katie.session.verify = str(ca_file)
+        katie = HubUser(remote.url, "katie").trusting(ca_file)
         katie.login(USER_PASSWORD)
         assert katie.logged_in()
         katie.start_server()
@@ -118,9 +116,7 @@ def test_destroy_over_ssh_with_a_server_running_leaves_nothing_on_the_remote(
     ca_file = tmp_path / "ca.pem"
     ca_file.write_text(stack.outputs["caCertificate"])
     with resolve({DOMAIN: remote_host.address}):
-        leo = HubUser(stack.url, "leo")
-        leo.session.trust_env = False
-        leo.session.verify = str(ca_file)
+        leo = HubUser(stack.url, "leo").trusting(ca_file)
         leo.login(USER_PASSWORD)
         leo.start_server()
     assert (
@@ -196,9 +192,7 @@ def test_a_stack_deployed_over_tcp_with_client_tls_lives_only_on_the_remote(
     ca_file = tmp_path / "ca.pem"
     ca_file.write_text(stack.outputs["caCertificate"])
     with resolve({DOMAIN: remote_host.address}):
-        mia = HubUser(stack.url, "mia")
-        mia.session.trust_env = False
-        mia.session.verify = str(ca_file)
+        mia = HubUser(stack.url, "mia").trusting(ca_file)
         mia.login(USER_PASSWORD)
         mia.start_server()
     there = dockerhost.inner_objects(engine, remote_host, stack.spec.name)

@@ -52,13 +52,6 @@ def https_port(stack: Deployment) -> int:
     return int(stack.url.rstrip("/").rsplit(":", 1)[1])
 
 
-def browser(stack: Deployment, name: str, ca_file: Path) -> HubUser:
-    user = HubUser(stack.url, name)
-    user.session.trust_env = False  # REQUESTS_CA_BUNDLE would override `verify`
-    user.session.verify = str(ca_file)
-    return user
-
-
 @pytest.fixture(scope="session")
 def self_signed(
     make_stack: StackFactory, tmp_path_factory: pytest.TempPathFactory
@@ -105,7 +98,7 @@ def test_plain_http_redirects_to_https(
 def test_a_kernel_computes_over_the_websocket_through_the_edge(self_signed: tuple[Deployment, Path]) -> None:
     stack, ca_file = self_signed
     with resolve({"hub.test": "127.0.0.1"}):
-        ada = browser(stack, "ada", ca_file)
+        ada = HubUser(stack.url, "ada").trusting(ca_file)
         ada.login(USER_PASSWORD)
         assert ada.logged_in()
         ada.start_server()
