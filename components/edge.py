@@ -45,14 +45,13 @@ class Edge(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("jupyterhub-docker:index:Edge", name, None, opts)
-        pulled = docker.RemoteImage(
-            f"{name}-image", name=image, keep_locally=True, opts=host.child_opts(self)
-        )
-        data = docker.Volume(
+        pulled = host.pull(self, f"{name}-image", image)
+        data = host.volume(
+            self,
             f"{name}-data",
             name=names.edge_volume,
-            labels=label_inputs(docker.VolumeLabelArgs, {**names.labels, LABEL_ROLE: "edge-data"}),
-            opts=host.child_opts(self, retain_on_delete=keep_data),
+            labels={**names.labels, LABEL_ROLE: "edge-data"},
+            keep=keep_data,
         )
         uploads = [docker.ContainerUploadArgs(file=CADDYFILE, content=caddyfile)]
         if certificate is not None:
@@ -66,13 +65,13 @@ class Edge(pulumi.ComponentResource):
         container = docker.Container(
             f"{name}-container",
             name=names.edge,
-            image=pulled.name,
+            image=pulled,
             command=["caddy", "run", "--config", CADDYFILE, "--adapter", "caddyfile"],
             envs=[f"XDG_DATA_HOME={DATA_DIR}", "XDG_CONFIG_HOME=/config"],
             # The domain is an alias on the stack network, so an ACME CA there reaches the edge
             # by name (as Let's Encrypt reaches it through public DNS).
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network, aliases=[domain])],
-            volumes=[docker.ContainerVolumeArgs(volume_name=data.name, container_path=DATA_DIR)],
+            volumes=[docker.ContainerVolumeArgs(volume_name=data, container_path=DATA_DIR)],
             uploads=uploads,
             ports=[
                 docker.ContainerPortArgs(internal=EDGE_HTTP_PORT, external=http_port, ip=publish.address),

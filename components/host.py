@@ -21,7 +21,7 @@ import pulumi_command as command
 import pulumi_docker as docker
 
 from .config import ConfigError, StackConfig
-from .docker_inputs import as_secret
+from .docker_inputs import as_secret, label_inputs
 from .scripts import PYTHON, script
 
 
@@ -144,6 +144,26 @@ class DockerHost(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"host": self.host})
+
+    def pull(self, parent: pulumi.Resource, resource_name: str, image: str) -> pulumi.Output[str]:
+        """An upstream image on this host, kept there when the stack goes (others may use it)."""
+        pulled = docker.RemoteImage(
+            resource_name, name=image, keep_locally=True, opts=self.child_opts(parent)
+        )
+        return pulled.name
+
+    def volume(
+        self, parent: pulumi.Resource, resource_name: str, *, name: str, labels: dict[str, str], keep: bool
+    ) -> pulumi.Output[str]:
+        """A named volume with the stack's labels; `keep` retains it when the stack is destroyed
+        (retain, not protect: `pulumi destroy` of the stack must still succeed)."""
+        volume = docker.Volume(
+            resource_name,
+            name=name,
+            labels=label_inputs(docker.VolumeLabelArgs, labels),
+            opts=self.child_opts(parent, retain_on_delete=keep),
+        )
+        return volume.name
 
     def child_opts(
         self,

@@ -152,9 +152,7 @@ class NotebookImage(pulumi.ComponentResource):
                 f"{name}-build", host, build, pulumi.ResourceOptions(parent=self), registry=registry
             ).ref
         elif pull is not None:
-            ref = docker.RemoteImage(
-                f"{name}-pull", name=pull, keep_locally=True, opts=host.child_opts(self)
-            ).name
+            ref = host.pull(self, f"{name}-pull", pull)
         else:  # the config model guarantees one of the two
             raise ConfigError("invalid stack config:\n  notebook: an image needs image or build")
         check = command.local.Command(

@@ -41,14 +41,12 @@ class Proxy(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("jupyterhub-docker:index:Proxy", name, None, opts)
-        pulled = docker.RemoteImage(
-            f"{name}-image", name=image, keep_locally=True, opts=host.child_opts(self)
-        )
+        pulled = host.pull(self, f"{name}-image", image)
         hub_url = f"http://{names.hub}:8081"
         container = docker.Container(
             f"{name}-container",
             name=names.proxy,
-            image=pulled.name,
+            image=pulled,
             entrypoints=["/bin/sh", "-c", _LAUNCHER, "configurable-http-proxy"],
             command=[
                 "--ip=0.0.0.0",

@@ -68,14 +68,13 @@ class Registry(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("jupyterhub-docker:index:Registry", name, None, opts)
-        pulled = docker.RemoteImage(
-            f"{name}-image", name=image, keep_locally=True, opts=host.child_opts(self)
-        )
-        storage = docker.Volume(
+        pulled = host.pull(self, f"{name}-image", image)
+        storage = host.volume(
+            self,
             f"{name}-storage",
             name=names.registry_volume,
-            labels=label_inputs(docker.VolumeLabelArgs, {**names.labels, LABEL_ROLE: "registry-storage"}),
-            opts=host.child_opts(self, retain_on_delete=keep_data),
+            labels={**names.labels, LABEL_ROLE: "registry-storage"},
+            keep=keep_data,
         )
         uploads = [
             docker.ContainerUploadArgs(file=CONFIG_FILE, content=render_config(config.username is not None))
@@ -90,9 +89,9 @@ class Registry(pulumi.ComponentResource):
         container = docker.Container(
             f"{name}-container",
             name=names.registry,
-            image=pulled.name,
+            image=pulled,
             command=["registry", "serve", CONFIG_FILE],
-            volumes=[docker.ContainerVolumeArgs(volume_name=storage.name, container_path=STORAGE_DIR)],
+            volumes=[docker.ContainerVolumeArgs(volume_name=storage, container_path=STORAGE_DIR)],
             uploads=uploads,
             # The engine pushes and pulls through localhost, which Docker allows over plain HTTP.
             ports=[docker.ContainerPortArgs(internal=PORT, external=config.port, ip=config.address)],

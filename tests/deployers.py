@@ -7,7 +7,6 @@ Both take the same inputs: a stack name, a stack file, secrets and settings as
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -132,7 +131,3 @@ def extra_ca_file() -> Path | None:
     """The CA bundle scripts/test-env.sh gathered for image builds behind TLS interception."""
     path = PROJECT_DIR / ".cache" / "extra-ca.pem"
     return path if path.exists() and path.stat().st_size > 0 else None
-
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "").lower() in ("1", "true", "yes")
