@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import secrets
 import socket
 import threading
@@ -66,9 +67,22 @@ def deployer(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free TCP port on loopback, below the kernel's ephemeral range (32768 and up).
+
+    Docker's embedded DNS listens inside every container on a user-defined network on random
+    ephemeral ports; a peer that listens inside its container on the port it publishes (the OIDC
+    provider, so its issuer URL is the same inside and out) must not draw from that range.
+    """
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(20000, 32000)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port between 20000 and 32000 on 127.0.0.1")
 
 
 @dataclass
