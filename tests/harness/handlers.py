@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-from . import tls
-from .engine import (
-    Command,
-    Container,
-    DockerProvider,
-    Handler,
-    Image,
-    Network,
-    RandomPassword,
-    RemoteImage,
-    Volume,
-)
+from . import command, docker_provider, random_provider, tls
+from .resource import Handler
 from .values import HarnessError
 
 HANDLERS: dict[str, Handler] = {
     h.type: h
-    for h in (
-        DockerProvider(),
-        Network(),
-        Volume(),
-        Image(),
-        RemoteImage(),
-        Container(),
-        Command(),
-        RandomPassword(),
-        *tls.HANDLERS,
-    )
+    for h in (*docker_provider.HANDLERS, *command.HANDLERS, *random_provider.HANDLERS, *tls.HANDLERS)
 }
+_PROVIDER = docker_provider.DockerProvider()
 
 
 def handler_for(type_: str) -> Handler:
@@ -40,3 +21,7 @@ def handler_for(type_: str) -> Handler:
             f"resource type {type_} is not implemented by the harness "
             f"(implemented: {', '.join(sorted(HANDLERS))})"
         ) from None
+
+
+def provider_handler() -> docker_provider.DockerProvider:
+    return _PROVIDER

@@ -1,8 +1,10 @@
 """pulumi-tls resources executed for real with `cryptography`: keys, CA, CSR, signed cert.
 
-Outputs carry the names pulumi-tls gives them (privateKeyPem, certPem, certRequestPem...).
-LocallySignedCert honours earlyRenewalHours like the provider: a certificate within that many
-hours of expiry no longer "exists", so the next `up` issues a new one.
+Outputs carry the names pulumi-tls gives them (privateKeyPem, certPem, certRequestPem...). Every
+input replaces (hashicorp/terraform-provider-tls: all attributes `RequiresReplace`).
+LocallySignedCert honours earlyRenewalHours like the provider: its plan modifier marks a
+certificate within that many hours of expiry `ready_for_renewal`, which replaces it on the next
+plan, without a refresh (internal/provider/resource_locally_signed_cert.go, `ModifyPlan`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from .engine import Context, Handler, Record
+from .resource import ALL, Context, Diff, Handler
+from .state import Record
 from .values import HarnessError
 
 SUBJECT = {"commonName": str, "organization": str, "organizationalUnit": str, "country": str}
@@ -111,7 +114,8 @@ def _san(inputs: dict[str, Any]) -> list[x509.GeneralName]:
 class PrivateKey(Handler):
     type = "tls:index/privateKey:PrivateKey"
     schema = {"algorithm": str, "ecdsaCurve": str, "rsaBits": int}
-    needs_provider = False
+    force_new = ALL
+    computed = ("privateKeyPem", "publicKeyPem")
 
     def create(
         self, ctx: Context, name: str, inputs: dict[str, Any], provider: str
@@ -154,7 +158,8 @@ class SelfSignedCert(Handler):
         "dnsNames": [str],
         "ipAddresses": [str],
     }
-    needs_provider = False
+    force_new = ALL
+    computed = ("certPem", "validityStartTime", "validityEndTime")
 
     def create(
         self, ctx: Context, name: str, inputs: dict[str, Any], provider: str
@@ -168,7 +173,8 @@ class SelfSignedCert(Handler):
 class CertRequest(Handler):
     type = "tls:index/certRequest:CertRequest"
     schema = {"privateKeyPem": str, "subject": SUBJECT, "dnsNames": [str], "ipAddresses": [str]}
-    needs_provider = False
+    force_new = ALL
+    computed = ("certRequestPem",)
 
     def create(
         self, ctx: Context, name: str, inputs: dict[str, Any], provider: str
@@ -193,7 +199,8 @@ class LocallySignedCert(Handler):
         "isCaCertificate": bool,
         "allowedUses": [str],
     }
-    needs_provider = False
+    force_new = ALL
+    computed = ("certPem", "validityStartTime", "validityEndTime", "readyForRenewal")
 
     def create(
         self, ctx: Context, name: str, inputs: dict[str, Any], provider: str
@@ -208,12 +215,24 @@ class LocallySignedCert(Handler):
         cert = _sign(csr.subject, csr.public_key(), ca.subject, ca_key, inputs, san)
         return str(cert.serial_number), {**inputs, "certPem": _pem(cert)}
 
-    def exists(self, ctx: Context, record: Record) -> bool:
-        cert = x509.load_pem_x509_certificate(record.outputs["certPem"].encode())
-        renew_at = cert.not_valid_after_utc - datetime.timedelta(
-            hours=int(record.inputs.get("earlyRenewalHours", 0))
-        )
-        return datetime.datetime.now(datetime.UTC) < renew_at
+    def diff(self, old: Record, new: dict[str, Any], **kwargs: Any) -> Diff:
+        found = super().diff(old, new, **kwargs)
+        pem = old.outputs.get("certPem")
+        if (
+            pem
+            and not found.replace
+            and self.ready_for_renewal(pem, int(old.inputs.get("earlyRenewalHours", 0)))
+        ):
+            return Diff(
+                (*found.changed, "readyForRenewal"), ("readyForRenewal",), found.delete_before_replace
+            )
+        return found
+
+    @staticmethod
+    def ready_for_renewal(pem: str, early_renewal_hours: int) -> bool:
+        cert = x509.load_pem_x509_certificate(pem.encode())
+        renew_at = cert.not_valid_after_utc - datetime.timedelta(hours=early_renewal_hours)
+        return datetime.datetime.now(datetime.UTC) >= renew_at
 
 
 HANDLERS = (PrivateKey(), SelfSignedCert(), CertRequest(), LocallySignedCert())

@@ -6,9 +6,14 @@ import hashlib
 import json
 from typing import Any
 
-from pulumi.runtime.rpc import _special_secret_sig, _special_sig_key
+from pulumi.output import Unknown
+from pulumi.runtime.rpc import UNKNOWN, _special_secret_sig, _special_sig_key
 
 SECRET_MARKER = "__secret__"
+# How a value that is not known yet (a preview's computed output) reads in plans and outputs.
+# The mock monitor turns the SDK's UNKNOWN sentinel into `Unknown()` during a preview
+# (pulumi sdk/python/lib/pulumi/runtime/rpc.py, `deserialize_property`).
+UNKNOWN_MARK = UNKNOWN
 
 
 class HarnessError(RuntimeError):
@@ -19,8 +24,24 @@ def is_secret(value: Any) -> bool:
     return isinstance(value, dict) and value.get(_special_sig_key) == _special_secret_sig
 
 
+def is_unknown(value: Any) -> bool:
+    return isinstance(value, Unknown) or value == UNKNOWN_MARK
+
+
+def contains_unknown(value: Any) -> bool:
+    if is_unknown(value):
+        return True
+    if isinstance(value, dict):
+        return any(contains_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(contains_unknown(v) for v in value)
+    return False
+
+
 def unwrap(value: Any) -> Any:
     """The plain value, with every secret wrapper removed (what the provider would receive)."""
+    if isinstance(value, Unknown):
+        return UNKNOWN_MARK
     if is_secret(value):
         return unwrap(value["value"])
     if isinstance(value, dict):
@@ -32,6 +53,8 @@ def unwrap(value: Any) -> Any:
 
 def mark_secrets(value: Any) -> Any:
     """A JSON-friendly copy in which secret values read {"__secret__": value}."""
+    if isinstance(value, Unknown):
+        return UNKNOWN_MARK
     if is_secret(value):
         return {SECRET_MARKER: mark_secrets(value["value"])}
     if isinstance(value, dict):
@@ -53,7 +76,7 @@ def check_schema(schema: Any, value: Any, path: str) -> None:
     [schema] (a list of such values).
     """
     value = unwrap(value)
-    if value is None:
+    if value is None or is_unknown(value):
         return
     if isinstance(schema, dict) and list(schema) == ["*"]:
         if not isinstance(value, dict):

@@ -53,7 +53,7 @@ def preview(
     secrets = (
         {"auth.password": PASSWORD, "auth.adminPassword": ADMIN_PASSWORD} if secrets is None else secrets
     )
-    argv = [sys.executable, "-m", "tests.harness", "preview", "--stack", stack, "--config", str(config_file)]
+    argv = [sys.executable, "-m", "tests.harness", "record", "--stack", stack, "--config", str(config_file)]
     for path, value in secrets.items():
         argv += ["--secret", f"{path}={value}"]
     result = subprocess.run(argv, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.deployers import PROJECT_DIR
-from tests.harness.engine import Record
 from tests.harness.handlers import handler_for
-from tests.harness.runner import deletion_order
+from tests.harness.state import Record
+from tests.harness.steps import deletion_order
 from tests.harness.values import HarnessError, check_schema
 
 PULUMI_YAML = """\
@@ -60,11 +60,12 @@ def test_a_resource_type_the_harness_does_not_implement_fails_the_run(tmp_path: 
 
 def test_a_resource_option_the_harness_does_not_implement_fails_the_run(tmp_path: Path) -> None:
     body = (
-        'command.local.Command("c", create="true", opts=pulumi.ResourceOptions(ignore_changes=["create"]))\n'
+        'command.local.Command("c", create="true", '
+        'opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(name="b")]))\n'
     )
     result = run_program(tmp_path, body)
     assert result.returncode == 2
-    assert "option ignore_changes is not implemented" in result.stderr
+    assert "option aliases is not implemented" in result.stderr
 
 
 def test_a_docker_resource_on_the_disabled_default_provider_fails(tmp_path: Path) -> None:
@@ -89,7 +90,7 @@ def test_commands_run_for_real_on_up_and_their_delete_runs_on_destroy(tmp_path: 
     assert marker.read_text() == "created\n"
 
     again = run_program(tmp_path, body)
-    assert again.returncode == 0 and "unchanged  command:local:Command c" in again.stderr
+    assert again.returncode == 0 and "same       command:local:Command c" in again.stderr
 
     down = run_program(tmp_path, "", action="destroy")
     assert down.returncode == 0, down.stderr
@@ -103,7 +104,7 @@ def test_a_failing_command_fails_the_run_with_its_output(tmp_path: Path) -> None
 
 
 def _record(urn: str, deps: list[str]) -> Record:
-    return Record(urn, "t", urn, urn, "", "", {}, {}, deps, "", False, False)
+    return Record(urn=urn, type="t", name=urn, id=urn, inputs={}, outputs={}, dependencies=deps)
 
 
 def test_deletion_runs_dependents_first() -> None:
