@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
+from pulumi import RunError
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -42,8 +43,13 @@ SECRET_PATHS = (
 )
 
 
-class ConfigError(ValueError):
-    """The stack config is invalid; the message lists every problem, one per line."""
+class ConfigError(RunError):
+    """The stack config is invalid; the message lists every problem, one per line.
+
+    A `pulumi.RunError`: the Python language host prints only the message of a RunError, and a
+    traceback for any other exception (pulumi/pulumi sdk/python/lib/pulumi/runtime/stack.py,
+    `run_in_stack`), so a person sees the problem, not the program's internals.
+    """
 
 
 class _Model(BaseModel):
@@ -380,10 +386,30 @@ class StackConfig(_Model):
             )
         return self
 
+    def published_ports(self) -> list[tuple[str, str, int]]:
+        """(config key, address, port) of every port the stack publishes on the Docker host."""
+        publish = self.publish
+        ports = [("publish.port", publish.address, publish.http_port(self.tls))]
+        if self.tls.enabled:
+            ports.append(("publish.httpsPort", publish.address, publish.https_port))
+        if self.registry.enabled:
+            ports.append(("registry.port", self.registry.address, self.registry.port))
+        return ports
+
     @model_validator(mode="after")
     def _distinct_ports(self) -> StackConfig:
-        if self.tls.enabled and self.publish.http_port(self.tls) == self.publish.https_port:
-            raise ValueError("publish.port and publish.httpsPort must differ")
+        """Two published ports of the stack on one address would fail at `up` with Docker's raw
+        "port is already allocated", after part of the stack exists."""
+        seen: list[tuple[str, str, int]] = []
+        for key, address, port in self.published_ports():
+            for other_key, other_address, other_port in seen:
+                overlapping = "0.0.0.0" in (address, other_address) or address == other_address
+                if port == other_port and overlapping:
+                    raise ValueError(
+                        f"{other_key} and {key} both publish port {port} on the Docker host "
+                        f"({other_address} and {address}); give each its own port"
+                    )
+            seen.append((key, address, port))
         return self
 
     @model_validator(mode="after")

@@ -22,6 +22,8 @@ from .naming import StackNames
 from .network import StackNetwork
 from .plan import DeploymentPlan, plan_deployment
 from .proxy import Proxy
+from .proxy import api_url as proxy_api_url
+from .proxy import public_target as proxy_public_target
 from .registry import Registry
 from .settings import hub_secrets, render_settings
 from .storage import DataVolume
@@ -57,11 +59,17 @@ class JupyterHubDeployment(pulumi.ComponentResource):
         self.access = self._access(plan)
 
         host = self._host = DockerHost(
-            f"{name}-host", config, project_dir=args.project_dir, stack=names.stack, opts=self._child
+            f"{name}-host",
+            config,
+            names=names,
+            # The proxy's image: every stack pulls it anyway, and it has /bin/sh for the probe.
+            probe_image=config.images.resolved("proxy"),
+            ports=plan.published_ports,
+            opts=self._child,
         )
         network = StackNetwork(f"{name}-network", host, names, self._child)
         data = DataVolume(f"{name}-data", host, names, config.keep_data, self._child)
-        hub_image = BuiltImage(f"{name}-hub-image", host, plan.hub_build, self._child)
+        hub_image = BuiltImage(f"{name}-hub-image", host, plan.hub_build, opts=self._child)
         registry = self._registry()
         notebooks = self._notebook_images(plan, registry)
 
@@ -72,7 +80,7 @@ class JupyterHubDeployment(pulumi.ComponentResource):
             f"{name}-proxy",
             host,
             names=names,
-            image=config.images.resolved("proxy"),
+            image=host.probe_image,
             network=network.name,
             publish=None if config.tls.enabled else (config.publish, plan.http_port),
             auth_token=proxy_token,
@@ -93,14 +101,14 @@ class JupyterHubDeployment(pulumi.ComponentResource):
         registry_settings = (
             None if registry is None else {"server": registry.server, "username": config.registry.username}
         )
-        settings_json = pulumi.Output.all(self.notebook_images, proxy.api_url).apply(
-            lambda values: json.dumps(
+        settings_json = self.notebook_images.apply(
+            lambda images: json.dumps(
                 render_settings(
                     config,
                     names,
-                    notebook_images=values[0],
-                    default_image=values[0][default_name],
-                    proxy_api_url=values[1],
+                    notebook_images=images,
+                    default_image=images[default_name],
+                    proxy_api_url=proxy_api_url(names),
                     public_url=self.url,
                     allowed_users=plan.allowed_users_from_file,
                     registry=registry_settings,
@@ -122,14 +130,15 @@ class JupyterHubDeployment(pulumi.ComponentResource):
             settings_json=settings_json,
             secrets_json=secrets_json,
             auth_ca_pem=plan.auth_ca_pem,
-            depends_on=[users],
+            # The hub programs the proxy's routes when it starts.
+            depends_on=[users, proxy.container],
             opts=self._child,
         )
 
         triggers: list[pulumi.Input[str]] = [hub.container_id, proxy.container_id]
         self.ca_certificate = None
         if config.tls.enabled:
-            edge = self._edge(plan, network.name, proxy.target)
+            edge = self._edge(plan, network.name, proxy.container)
             triggers.append(edge.container_id)
         readiness = Readiness(
             f"{name}-readiness",
@@ -187,7 +196,7 @@ class JupyterHubDeployment(pulumi.ComponentResource):
                 password=None
                 if password is None
                 else as_secret(pulumi.Output.from_input(password.get_secret_value())),
-                ready=registry.ready,
+                registry=registry.container,
             )
         return {
             notebook.config.name: NotebookImage(
@@ -196,15 +205,13 @@ class JupyterHubDeployment(pulumi.ComponentResource):
                 pull=notebook.config.image,
                 build=notebook.build,
                 hub_version=plan.hub_version,
-                registry=push,
+                push=push,
                 opts=self._child,
             )
             for notebook in plan.notebooks
         }
 
-    def _edge(
-        self, plan: DeploymentPlan, network: pulumi.Output[str], proxy_target: pulumi.Output[str]
-    ) -> Edge:
+    def _edge(self, plan: DeploymentPlan, network: pulumi.Output[str], proxy: pulumi.Resource) -> Edge:
         """The TLS edge, with the certificate the mode calls for."""
         tls, publish = self._config.tls, self._config.publish
         assert tls.domain is not None  # the config model guarantees a domain when TLS is on
@@ -230,7 +237,9 @@ class JupyterHubDeployment(pulumi.ComponentResource):
             domain=tls.domain,
             publish=publish,
             http_port=plan.http_port,
-            caddyfile=proxy_target.apply(lambda target: render_caddyfile(tls, publish, target)),
+            caddyfile=render_caddyfile(tls, publish, proxy_public_target(self._names)),
+            # Its ports may be the proxy's until the proxy's replacement unpublishes them.
+            depends_on=[proxy],
             certificate=certificate,
             acme_ca_root_pem=plan.acme_ca_root_pem,
             keep_data=self._config.keep_data,

@@ -9,6 +9,11 @@ import pulumi
 
 LabelArgs = TypeVar("LabelArgs")
 
+# Seconds a container gets to stop on SIGTERM when it is deleted or replaced. pulumi-docker's
+# default is none: without `destroy_grace_seconds` the container is killed at once
+# (kreuzwerker internal/provider/resource_docker_container_funcs.go, `resourceDockerContainerDelete`).
+STOP_GRACE_SECONDS = 10
+
 
 def label_inputs(make: Callable[..., LabelArgs], labels: Mapping[str, str]) -> list[LabelArgs]:
     """pulumi-docker takes labels as a list of {label, value} (one args class per resource

@@ -19,7 +19,7 @@ from .caddyfile import (
     KEY_FILE,
 )
 from .config import PublishConfig
-from .docker_inputs import label_inputs
+from .docker_inputs import STOP_GRACE_SECONDS, label_inputs
 from .host import DockerHost
 from .naming import LABEL_ROLE, StackNames
 
@@ -42,6 +42,7 @@ class Edge(pulumi.ComponentResource):
         certificate: tuple[pulumi.Input[str], pulumi.Output[str]] | None,
         acme_ca_root_pem: str | None,
         keep_data: bool,
+        depends_on: list[pulumi.Resource],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("jupyterhub-docker:index:Edge", name, None, opts)
@@ -80,8 +81,9 @@ class Edge(pulumi.ComponentResource):
                 ),
             ],
             restart="unless-stopped",
+            destroy_grace_seconds=STOP_GRACE_SECONDS,
             labels=label_inputs(docker.ContainerLabelArgs, {**names.labels, LABEL_ROLE: "edge"}),
-            opts=host.child_opts(self, delete_before_replace=True),
+            opts=host.child_opts(self, delete_before_replace=True, depends_on=depends_on),
         )
         self.container_id = container.id
         self.register_outputs({"containerId": self.container_id})

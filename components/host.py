@@ -1,74 +1,46 @@
-"""The Docker host: one explicit provider for the whole stack, local or remote.
+"""The Docker host: one explicit provider for the whole stack, local or remote, and the checks
+that run on it before anything of the stack is created.
 
 Default providers are disabled in Pulumi.yaml, so a resource that forgets `provider=` fails
 instead of silently landing on whatever DOCKER_HOST happens to point at.
 
-For an ssh:// host the program writes a per-stack SSH client directory (.jhub-docker/<stack>/,
-never committed): the pinned known_hosts, the private key when one is given as a secret, an ssh
-config that checks the host key strictly, and an `ssh` wrapper that applies it. The provider and
-every docker CLI call the stack makes (version checks, cleanup, readiness from the host) use that
-same configuration, so no step trusts a host key the config did not pin.
+Every setting the provider would otherwise fill from the environment of whoever runs Pulumi is
+given explicitly (pulumi-docker provider/provider.go `setConfiguration` fills host, certPath
+and the TLS materials from DOCKER_* variables only when the key is absent; kreuzwerker's
+provider takes `context` from DOCKER_CONTEXT): the user's shell cannot change a stack.
 """
 
 from __future__ import annotations
 
-import shutil
-import stat
-from pathlib import Path
+import json
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_command as command
 import pulumi_docker as docker
 
-from .config import ConfigError, StackConfig
+from .config import StackConfig
+from .connection import ConnectionFiles
 from .docker_inputs import as_secret, label_inputs
+from .naming import LABEL_STACK, StackNames
 from .scripts import PYTHON, script
 
 
-def _write(path: Path, content: str, mode: int = 0o600) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path.write_text(content)
-    path.chmod(mode)
+@dataclass(frozen=True)
+class PublishedPort:
+    key: str  # the config key that sets it, for the error message
+    address: str
+    port: int
 
 
-class ConnectionFiles:
-    """The files ssh and the docker CLI need to reach the stack's host."""
-
-    def __init__(self, project_dir: Path, stack: str, config: StackConfig) -> None:
-        self.root = project_dir / ".jhub-docker" / stack
-        self.ssh_config = self.root / "ssh" / "config"
-        self.ssh_bin = self.root / "ssh" / "bin"
-        self.tls_dir = self.root / "tls"
-        self._config = config
-
-    def write_ssh(self) -> None:
-        ssh = self._config.ssh
-        real_ssh = shutil.which("ssh")
-        if real_ssh is None:
-            raise ConfigError(
-                "invalid stack config:\n  dockerHost: an ssh:// host needs the `ssh` client on PATH"
-            )
-        lines = ["Host *", "  BatchMode yes", "  ConnectTimeout 10", "  ServerAliveInterval 30"]
-        if ssh.insecure_skip_host_key_check:
-            lines += ["  StrictHostKeyChecking no", "  UserKnownHostsFile /dev/null"]
-        else:
-            known_hosts = self.root / "ssh" / "known_hosts"
-            _write(known_hosts, (ssh.known_hosts or "").strip() + "\n", 0o644)
-            lines += ["  StrictHostKeyChecking yes", f"  UserKnownHostsFile {known_hosts}"]
-        if ssh.private_key is not None:
-            key = self.root / "ssh" / "id"
-            _write(key, ssh.private_key.get_secret_value().strip() + "\n")
-            lines += [f"  IdentityFile {key}", "  IdentitiesOnly yes"]
-        _write(self.ssh_config, "\n".join(lines) + "\n")
-        wrapper = self.ssh_bin / "ssh"
-        _write(wrapper, f'#!/bin/sh\nexec {real_ssh} -F "{self.ssh_config}" "$@"\n', 0o700)
-        wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
-
-    def write_tls(self) -> None:
-        tls = self._config.docker_tls
-        assert tls is not None
-        for name, value in (("ca.pem", tls.ca), ("cert.pem", tls.cert), ("key.pem", tls.key)):
-            _write(self.tls_dir / name, value.get_secret_value().strip() + "\n")
+def parse_platform(check_output: str) -> str:
+    """The engine's `os/arch` from the connection check's last line (`platform linux/amd64`);
+    empty when there is none (unit tests' mocks return an empty stdout), which the provider
+    treats as unset."""
+    lines = check_output.strip().splitlines()
+    if lines and lines[-1].startswith("platform "):
+        return lines[-1].removeprefix("platform ").strip()
+    return ""
 
 
 class DockerHost(pulumi.ComponentResource):
@@ -77,27 +49,28 @@ class DockerHost(pulumi.ComponentResource):
     command_env: dict[str, str]
     # The engine's socket path on the host, mounted into the hub for DockerSpawner.
     socket_path: str
-    # Where users reach published ports when the host is not this machine.
-    remote_address: str | None
+    # The engine's platform (`linux/amd64`): what images are built for.
+    platform: pulumi.Output[str]
+    # The probe image, pulled before the port check (the proxy's image: every stack has it).
+    probe_image: pulumi.Output[str]
 
     def __init__(
         self,
         name: str,
         config: StackConfig,
         *,
-        project_dir: Path,
-        stack: str,
+        names: StackNames,
+        probe_image: str,
+        ports: list[PublishedPort],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("jupyterhub-docker:index:DockerHost", name, None, opts)
         self.host = config.docker_host
-        self.remote_address = config.remote_address
-        files = ConnectionFiles(project_dir, stack, config)
+        files = ConnectionFiles(names.stack)
         check_env = {"DOCKER_HOST": self.host}
         ssh_opts: list[str] | None = None
         tls_material: tuple[str, str, pulumi.Output[str]] | None = None
         if config.ssh_target is not None:
-            files.write_ssh()
             user, address, port = config.ssh_target
             self.command_env = {"DOCKER_HOST": self.host, "JHUB_SSH_BIN": str(files.ssh_bin)}
             check_env = {
@@ -108,7 +81,6 @@ class DockerHost(pulumi.ComponentResource):
             ssh_opts = ["-F", str(files.ssh_config)]
             self.socket_path = config.docker_socket
         elif config.docker_tls is not None:
-            files.write_tls()
             self.command_env = {
                 "DOCKER_HOST": self.host,
                 "DOCKER_TLS_VERIFY": "1",
@@ -125,6 +97,7 @@ class DockerHost(pulumi.ComponentResource):
         else:
             self.command_env = {"DOCKER_HOST": self.host}
             self.socket_path = self.host.removeprefix("unix://")
+        child = pulumi.ResourceOptions(parent=self)
         # Before anything is created: can we reach the engine, as whom, with the pinned key? A
         # wrong host key, an unknown user or an unreachable host fails here, naming which.
         self.connection = command.local.Command(
@@ -132,17 +105,46 @@ class DockerHost(pulumi.ComponentResource):
             create=script("check_docker_host"),
             interpreter=PYTHON,
             environment=check_env,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child,
         )
+        self.platform = self.connection.stdout.apply(parse_platform)
         self.provider = docker.Provider(
             f"{name}-provider",
             host=self.host,
             ssh_opts=ssh_opts,
-            ca_material=None if tls_material is None else tls_material[0],
-            cert_material=None if tls_material is None else tls_material[1],
-            key_material=None if tls_material is None else tls_material[2],
-            opts=pulumi.ResourceOptions(parent=self),
+            ca_material="" if tls_material is None else tls_material[0],
+            cert_material="" if tls_material is None else tls_material[1],
+            key_material="" if tls_material is None else tls_material[2],
+            cert_path="",
+            context="",
+            opts=child,
         )
+        probe = docker.RemoteImage(
+            f"{name}-probe-image",
+            name=probe_image,
+            keep_locally=True,
+            opts=pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=[self.connection]),
+        )
+        self.probe_image = probe.name
+        # Re-run whenever the published ports change (a change of triggers replaces a Command).
+        ports_json = json.dumps([p.__dict__ for p in ports], sort_keys=True)
+        self.ports_check = command.local.Command(
+            f"{name}-ports",
+            create=script("check_ports"),
+            interpreter=PYTHON,
+            environment={
+                **self.command_env,
+                "JHUB_PORTS": ports_json,
+                "JHUB_STACK_LABELS": json.dumps(names.labels, sort_keys=True),
+                "JHUB_STACK_LABEL": LABEL_STACK,
+                "JHUB_PROBE_IMAGE": probe.name,
+                "JHUB_PROBE_NAME": f"{names.prefix}-port-probe",
+            },
+            triggers=[ports_json],
+            opts=child,
+        )
+        # What every Docker object of the stack waits for.
+        self.preflight: list[pulumi.Resource] = [self.connection, self.ports_check]
         self.register_outputs({"host": self.host})
 
     def pull(self, parent: pulumi.Resource, resource_name: str, image: str) -> pulumi.Output[str]:
@@ -156,12 +158,21 @@ class DockerHost(pulumi.ComponentResource):
         self, parent: pulumi.Resource, resource_name: str, *, name: str, labels: dict[str, str], keep: bool
     ) -> pulumi.Output[str]:
         """A named volume with the stack's labels; `keep` retains it when the stack is destroyed
-        (retain, not protect: `pulumi destroy` of the stack must still succeed)."""
+        (retain, not protect: `pulumi destroy` of the stack must still succeed).
+
+        Every argument of a docker volume replaces it (kreuzwerker resource_docker_volume.go:
+        all ForceNew), and a replacement deletes the data. So its labels are set once: a label
+        this program adds later must not replace users' data (`ignore_changes`). The name is
+        fixed, so a replacement, if one ever happens, deletes first: created first, it would
+        adopt the existing volume (Docker's VolumeCreate returns it) and then delete it.
+        """
         volume = docker.Volume(
             resource_name,
             name=name,
             labels=label_inputs(docker.VolumeLabelArgs, labels),
-            opts=self.child_opts(parent, retain_on_delete=keep),
+            opts=self.child_opts(
+                parent, retain_on_delete=keep, delete_before_replace=True, ignore_changes=["labels"]
+            ),
         )
         return volume.name
 
@@ -172,12 +183,17 @@ class DockerHost(pulumi.ComponentResource):
         retain_on_delete: bool = False,
         delete_before_replace: bool = False,
         depends_on: list[pulumi.Resource] | None = None,
+        replace_on_changes: list[str] | None = None,
+        ignore_changes: list[str] | None = None,
     ) -> pulumi.ResourceOptions:
-        """Options for a Docker resource: on this host, under `parent`, after the connection check."""
+        """Options for a Docker resource: on this host, under `parent`, after the pre-flight
+        checks (engine reachable, published ports free)."""
         return pulumi.ResourceOptions(
             parent=parent,
             provider=self.provider,
             retain_on_delete=retain_on_delete,
             delete_before_replace=delete_before_replace,
-            depends_on=[self.connection, *(depends_on or [])],
+            depends_on=[*self.preflight, *(depends_on or [])],
+            replace_on_changes=replace_on_changes,
+            ignore_changes=ignore_changes,
         )

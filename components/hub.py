@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
-from .docker_inputs import label_inputs
+from .docker_inputs import STOP_GRACE_SECONDS, label_inputs
 from .host import DockerHost
 from .naming import LABEL_ROLE, StackNames
 from .settings import AUTH_CA_FILE, HUB_PORT
@@ -19,6 +19,9 @@ DATA_DIR = "/srv/jupyterhub/data"
 _HEALTHCHECK = (
     f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{HUB_PORT}/hub/health', timeout=4)"
 )
+# How long `pulumi up` waits for the healthcheck to pass before it fails: the hub may wait up to
+# two minutes for an OIDC provider's discovery document when it starts.
+WAIT_TIMEOUT_SECONDS = 180
 
 
 class Hub(pulumi.ComponentResource):
@@ -62,13 +65,23 @@ class Hub(pulumi.ComponentResource):
             restart="unless-stopped",
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD", "python3", "-c", _HEALTHCHECK],
-                interval="15s",
+                interval="5s",
                 timeout="5s",
                 retries=3,
-                start_period="30s",
+                start_period="60s",
             ),
+            # The provider's create returns only once the healthcheck passes, and fails if it
+            # does not within the timeout: a hub that crashes at start fails `up`, not later
+            # (the provider only reads `must_run` back on refresh).
+            wait=True,
+            wait_timeout=WAIT_TIMEOUT_SECONDS,
+            destroy_grace_seconds=STOP_GRACE_SECONDS,
             labels=label_inputs(docker.ContainerLabelArgs, {**names.labels, LABEL_ROLE: "hub"}),
-            opts=host.child_opts(self, delete_before_replace=True, depends_on=depends_on),
+            # The provider updates a changed healthcheck in the state only, never on the engine
+            # (it is not ForceNew and Update ignores it): replace the container instead.
+            opts=host.child_opts(
+                self, delete_before_replace=True, depends_on=depends_on, replace_on_changes=["healthcheck"]
+            ),
         )
         self.container_id = container.id
         self.register_outputs({"containerId": self.container_id})

@@ -61,12 +61,13 @@ def common_build_args(images: ImagesConfig, project_dir: Path) -> dict[str, str]
 
 @dataclass(frozen=True)
 class RegistryPush:
-    """Push built images to the stack's registry (after it answers), with its credentials."""
+    """Push built images to the stack's registry, with its credentials, once its container is
+    up (created only when it answers)."""
 
     server: str
     username: str | None
     password: pulumi.Output[str] | None
-    ready: pulumi.Output[str]
+    registry: pulumi.Resource
 
 
 @dataclass(frozen=True)
@@ -98,34 +99,31 @@ class BuiltImage(pulumi.ComponentResource):
         name: str,
         host: DockerHost,
         spec: BuildSpec,
-        opts: pulumi.ResourceOptions | None = None,
         *,
-        registry: RegistryPush | None = None,
+        push: RegistryPush | None = None,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("jupyterhub-docker:index:BuiltImage", name, None, opts)
         tag = context_hash(spec.checked_context(name), spec.dockerfile, spec.build_args)
         build = docker.DockerBuildArgs(
-            context=spec.context, dockerfile=f"{spec.context}/{spec.dockerfile}", args=spec.build_args
+            context=spec.context,
+            dockerfile=f"{spec.context}/{spec.dockerfile}",
+            args=spec.build_args,
+            # For the Docker host's platform: unset, the provider's Check fills in the platform
+            # of the machine running Pulumi (pulumi-docker provider/image.go; pulumi-docker#475),
+            # and an arm64 laptop would build arm64 images for an amd64 server.
+            platform=host.platform,
         )
-        if registry is None:
-            image = docker.Image(
-                f"{name}-image",
-                image_name=f"{spec.repository}:{tag}",
-                build=build,
-                skip_push=True,
-                opts=host.child_opts(self),
-            )
-        else:
-            image = docker.Image(
-                f"{name}-image",
-                # The registry's readiness is part of the name's inputs: the push waits for it.
-                image_name=registry.ready.apply(lambda _: f"{spec.repository}:{tag}"),
-                build=build,
-                registry=docker.RegistryArgs(
-                    server=registry.server, username=registry.username, password=registry.password
-                ),
-                opts=host.child_opts(self),
-            )
+        image = docker.Image(
+            f"{name}-image",
+            image_name=f"{spec.repository}:{tag}",
+            build=build,
+            skip_push=push is None,
+            registry=None
+            if push is None
+            else docker.RegistryArgs(server=push.server, username=push.username, password=push.password),
+            opts=host.child_opts(self, depends_on=[] if push is None else [push.registry]),
+        )
         self.ref = image.image_name
         self.register_outputs({"ref": self.ref})
 
@@ -143,13 +141,13 @@ class NotebookImage(pulumi.ComponentResource):
         pull: str | None,
         build: BuildSpec | None,
         hub_version: str,
-        registry: RegistryPush | None = None,
+        push: RegistryPush | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("jupyterhub-docker:index:NotebookImage", name, None, opts)
         if build is not None:
             ref = BuiltImage(
-                f"{name}-build", host, build, pulumi.ResourceOptions(parent=self), registry=registry
+                f"{name}-build", host, build, push=push, opts=pulumi.ResourceOptions(parent=self)
             ).ref
         elif pull is not None:
             ref = host.pull(self, f"{name}-pull", pull)

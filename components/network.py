@@ -24,7 +24,9 @@ class StackNetwork(pulumi.ComponentResource):
             name=names.network,
             driver="bridge",
             labels=label_inputs(docker.NetworkLabelArgs, names.labels),
-            opts=host.child_opts(self),
+            # Every argument replaces a network (kreuzwerker: all ForceNew); its name is fixed,
+            # so the old one must go first: Docker refuses a second network of that name.
+            opts=host.child_opts(self, delete_before_replace=True),
         )
         self.name: pulumi.Output[str] = network.name
         self.register_outputs({"name": self.name})

@@ -12,6 +12,9 @@ from pathlib import Path
 
 from .config import ConfigError, NotebookImageConfig, StackConfig
 from .config_files import read_acme_ca_root, read_allowed_users, read_auth_ca
+from .connection import ConnectionFiles
+from .engine_check import check_engine
+from .host import PublishedPort
 from .images import BuildSpec, common_build_args, hub_jupyterhub_version
 from .naming import StackNames
 
@@ -36,6 +39,7 @@ class DeploymentPlan:
     allowed_users_from_file: list[str]
     auth_ca_pem: str | None
     acme_ca_root_pem: str | None
+    published_ports: list[PublishedPort]
 
 
 def _slug(name: str) -> str:
@@ -43,6 +47,9 @@ def _slug(name: str) -> str:
 
 
 def plan_deployment(config: StackConfig, names: StackNames, project_dir: Path) -> DeploymentPlan:
+    # The engine must answer before the provider is configured (its own ping says less).
+    check_engine(config)
+    ConnectionFiles(names.stack).write(config, project_dir)
     build_args = common_build_args(config.images, project_dir)
     hub_version = hub_jupyterhub_version(project_dir)
     hub_build = BuildSpec(
@@ -102,4 +109,7 @@ def plan_deployment(config: StackConfig, names: StackNames, project_dir: Path) -
         allowed_users_from_file=read_allowed_users(config.auth, project_dir),
         auth_ca_pem=read_auth_ca(config.auth, project_dir),
         acme_ca_root_pem=read_acme_ca_root(tls, project_dir),
+        published_ports=[
+            PublishedPort(key, address, port) for key, address, port in config.published_ports()
+        ],
     )

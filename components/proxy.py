@@ -11,9 +11,10 @@ import pulumi
 import pulumi_docker as docker
 
 from .config import PublishConfig
-from .docker_inputs import label_inputs
+from .docker_inputs import STOP_GRACE_SECONDS, label_inputs
 from .host import DockerHost
 from .naming import LABEL_ROLE, StackNames
+from .settings import HUB_PORT
 
 PUBLIC_PORT = 8000
 API_PORT = 8001
@@ -25,8 +26,25 @@ TOKEN_FILE = "/run/jhub/proxy-auth-token"
 _LAUNCHER = f'CONFIGPROXY_AUTH_TOKEN="$(cat {TOKEN_FILE})" exec configurable-http-proxy "$@"'
 
 
+def api_url(names: StackNames) -> str:
+    """The proxy's REST API, by the container's fixed name.
+
+    A static value, not the container's `name` output: the engine replaces, along with a
+    delete-before-replace resource, every dependent whose inputs come from its outputs and
+    whose diff would replace (pulumi/pulumi pkg/resource/deploy/step_generator.go,
+    `calculateDependentReplacements`). The hub's settings and the edge's Caddyfile are
+    uploads, which replace: an output here would tear both down with every proxy change.
+    """
+    return f"http://{names.proxy}:{API_PORT}"
+
+
+def public_target(names: StackNames) -> str:
+    """Where the TLS edge sends user traffic (static, for the same reason as `api_url`)."""
+    return f"{names.proxy}:{PUBLIC_PORT}"
+
+
 class Proxy(pulumi.ComponentResource):
-    api_url: pulumi.Output[str]
+    container: docker.Container
 
     def __init__(
         self,
@@ -34,19 +52,18 @@ class Proxy(pulumi.ComponentResource):
         host: DockerHost,
         *,
         names: StackNames,
-        image: str,
+        image: pulumi.Input[str],
         network: pulumi.Input[str],
         publish: tuple[PublishConfig, int] | None,
         auth_token: pulumi.Output[str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("jupyterhub-docker:index:Proxy", name, None, opts)
-        pulled = host.pull(self, f"{name}-image", image)
-        hub_url = f"http://{names.hub}:8081"
+        hub_url = f"http://{names.hub}:{HUB_PORT}"
         container = docker.Container(
             f"{name}-container",
             name=names.proxy,
-            image=pulled,
+            image=image,
             entrypoints=["/bin/sh", "-c", _LAUNCHER, "configurable-http-proxy"],
             command=[
                 "--ip=0.0.0.0",
@@ -63,11 +80,11 @@ class Proxy(pulumi.ComponentResource):
             if publish is None
             else [docker.ContainerPortArgs(internal=PUBLIC_PORT, external=publish[1], ip=publish[0].address)],
             restart="unless-stopped",
+            destroy_grace_seconds=STOP_GRACE_SECONDS,
             labels=label_inputs(docker.ContainerLabelArgs, {**names.labels, LABEL_ROLE: "proxy"}),
             # The container name is fixed, so a replacement must remove the old one first.
             opts=host.child_opts(self, delete_before_replace=True),
         )
+        self.container = container
         self.container_id: pulumi.Output[str] = container.id
-        self.api_url = container.name.apply(lambda n: f"http://{n}:{API_PORT}")
-        self.target = container.name.apply(lambda n: f"{n}:{PUBLIC_PORT}")
-        self.register_outputs({"apiUrl": self.api_url})
+        self.register_outputs({"containerId": self.container_id})

@@ -13,19 +13,18 @@ import json
 
 import bcrypt
 import pulumi
-import pulumi_command as command
 import pulumi_docker as docker
 
 from .config import RegistryConfig
-from .docker_inputs import as_secret, label_inputs
+from .docker_inputs import STOP_GRACE_SECONDS, as_secret, label_inputs
 from .host import DockerHost
 from .naming import LABEL_ROLE, StackNames
-from .scripts import PYTHON, script
 
 CONFIG_FILE = "/etc/docker/registry/config.yml"
 HTPASSWD_FILE = "/etc/docker/registry/htpasswd"
 STORAGE_DIR = "/var/lib/registry"
 PORT = 5000
+WAIT_TIMEOUT_SECONDS = 60
 _BCRYPT_ALPHABET = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 
@@ -51,10 +50,12 @@ def render_config(with_auth: bool) -> str:
 
 
 class Registry(pulumi.ComponentResource):
-    """The registry container, its storage, and a readiness check (pushes wait for it)."""
+    """The registry container and its storage. The container is created only once the registry
+    answers on the Docker host (its healthcheck, waited for by the provider), so pushes can
+    depend on it, on a remote host as well as here."""
 
     server: str  # how the Docker engine reaches it: localhost:<port>
-    ready: pulumi.Output[str]
+    container: docker.Container
 
     def __init__(
         self,
@@ -96,19 +97,22 @@ class Registry(pulumi.ComponentResource):
             # The engine pushes and pulls through localhost, which Docker allows over plain HTTP.
             ports=[docker.ContainerPortArgs(internal=PORT, external=config.port, ip=config.address)],
             restart="unless-stopped",
+            # Probed inside the container, on the Docker host: `/` answers 200 with or without
+            # htpasswd (the upstream image is Alpine, whose busybox has wget).
+            healthcheck=docker.ContainerHealthcheckArgs(
+                tests=["CMD", "wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{PORT}/"],
+                interval="2s",
+                timeout="5s",
+                retries=15,
+            ),
+            wait=True,
+            wait_timeout=WAIT_TIMEOUT_SECONDS,
+            destroy_grace_seconds=STOP_GRACE_SECONDS,
             labels=label_inputs(docker.ContainerLabelArgs, {**names.labels, LABEL_ROLE: "registry"}),
-            opts=host.child_opts(self, delete_before_replace=True),
-        )
-        local = "127.0.0.1" if config.address == "0.0.0.0" else config.address
-        check = command.local.Command(
-            f"{name}-ready",
-            create=script("wait_for_registry"),
-            interpreter=PYTHON,
-            environment={"JHUB_REGISTRY_URL": f"http://{local}:{config.port}/v2/"},
-            triggers=[container.id],
-            opts=pulumi.ResourceOptions(parent=self),
+            # A changed healthcheck is updated in the state only (not ForceNew, ignored by
+            # the provider's Update): replace instead.
+            opts=host.child_opts(self, delete_before_replace=True, replace_on_changes=["healthcheck"]),
         )
         self.server = f"localhost:{config.port}"
-        self.container_name: pulumi.Output[str] = container.name
-        self.ready = check.stdout
+        self.container = container
         self.register_outputs({"server": self.server})

@@ -14,4 +14,5 @@ PYTHON = ["python3", "-c"]
 
 
 def script(name: str) -> str:
-    return (_DIR / f"{name}.py").read_text()
+    """The script's text, after the prelude every script shares (how to reach the host)."""
+    return (_DIR / "_prelude.py").read_text() + "\n" + (_DIR / f"{name}.py").read_text()

@@ -48,12 +48,16 @@ build_debian_base() {
 }
 
 # Stand-ins for the upstream images the program defaults to (python:3.12-slim-bookworm and
-# quay.io/jupyterhub/configurable-http-proxy), built from Debian packages.
+# quay.io/jupyterhub/configurable-http-proxy), built from Debian packages. Each carries the hash
+# of its Dockerfile, so an image left on the machine by an older checkout is rebuilt.
 build_image() {
-  local tag=$1 dockerfile=$2
-  have_image "$tag" && return
+  local tag=$1 dockerfile=$2 want have
+  want=$(sha256sum "$here/tests/images/$dockerfile" | cut -c1-16)
+  have=$(docker image inspect -f '{{ index .Config.Labels "org.jupyterhub-docker.test-image" }}' "$tag" 2>/dev/null || true)
+  [ "$have" = "$want" ] && return
   log "building $tag"
-  docker build -q -t "$tag" -f "$here/tests/images/$dockerfile" "$here/tests/images" >/dev/null
+  docker build -q -t "$tag" --label "org.jupyterhub-docker.test-image=$want" \
+    -f "$here/tests/images/$dockerfile" "$here/tests/images" >/dev/null
 }
 
 # Extra CA certificates the image builds must trust (a TLS-intercepting egress proxy here);

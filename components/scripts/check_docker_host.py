@@ -3,25 +3,26 @@
 For an ssh:// host it runs `docker version` on the host through ssh with the stack's own ssh
 configuration (pinned host key), so a wrong host key, an unknown user, an unreachable host and a
 user without access to Docker each get their own message.
+
+The last line of its output is the engine's platform (`platform linux/amd64`): images are built
+for it, not for the machine running Pulumi.
 """
 
 import os
 import subprocess
 import sys
 
-ssh_bin = os.environ.get("JHUB_SSH_BIN")
-if ssh_bin:
-    os.environ["PATH"] = ssh_bin + os.pathsep + os.environ["PATH"]
 host = os.environ["DOCKER_HOST"]
 target = os.environ.get("JHUB_SSH_TARGET")
-version = ["docker", "version", "--format", "{{.Server.Version}}"]
+version = ["docker", "version", "--format", "{{.Server.Version}} {{.Server.Os}}/{{.Server.Arch}}"]
 argv = ["ssh", "-p", os.environ.get("JHUB_SSH_PORT", "22"), target, *version] if target else version
 try:
     result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
 except subprocess.TimeoutExpired:
     sys.exit(f"dockerHost {host}: no answer within 60 s (is the host reachable?)")
 if result.returncode == 0:
-    print(f"Docker {result.stdout.strip()} at {host}")
+    server_version, platform = result.stdout.split()
+    print(f"Docker {server_version} at {host}\nplatform {platform}")
     sys.exit(0)
 
 error = result.stderr.strip()

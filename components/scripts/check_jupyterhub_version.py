@@ -8,9 +8,6 @@ import os
 import subprocess
 import sys
 
-ssh_bin = os.environ.get("JHUB_SSH_BIN")  # an ssh:// host: use the stack's pinned ssh config
-if ssh_bin:
-    os.environ["PATH"] = ssh_bin + os.pathsep + os.environ["PATH"]
 image = os.environ["JHUB_IMAGE"]
 expected = os.environ["JHUB_EXPECTED_VERSION"]
 probe = "import jupyterhub; print(jupyterhub.__version__)"

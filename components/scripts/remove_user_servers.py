@@ -10,10 +10,6 @@ import os
 import subprocess
 import sys
 
-ssh_bin = os.environ.get("JHUB_SSH_BIN")  # an ssh:// host: use the stack's pinned ssh config
-if ssh_bin:
-    os.environ["PATH"] = ssh_bin + os.pathsep + os.environ["PATH"]
-
 
 def docker(*args: str) -> list[str]:
     result = subprocess.run(["docker", *args], capture_output=True, text=True)

@@ -19,9 +19,6 @@ from urllib.parse import urlsplit
 # python3, on the host's network, through the stack's docker CLI settings (pinned ssh config).
 from_host = os.environ.get("JHUB_FROM_HOST_IMAGE")
 if from_host:
-    ssh_bin = os.environ.get("JHUB_SSH_BIN")
-    if ssh_bin:
-        os.environ["PATH"] = ssh_bin + os.pathsep + os.environ["PATH"]
     settings = ["JHUB_HEALTH_URL", "JHUB_CA_PEM", "JHUB_READY_TIMEOUT"]
     env = [arg for key in settings for arg in ("-e", f"{key}={os.environ.get(key, '')}")]
     probe = ["docker", "run", "-i", "--rm", "--network", "host", *env, "-e", "JHUB_CONNECT_ADDRESS=127.0.0.1"]

@@ -15,6 +15,7 @@ from cryptography.x509.verification import PolicyBuilder, Store
 
 from tests.e2e.conftest import USER_PASSWORD, Deployment, StackFactory, connect_when_created, free_port
 from tests.e2e.names import resolve
+from tests.e2e.polling import eventually
 from tests.e2e.test_tls import served_chain
 from tests.peers.pebble import peer as pebble
 
@@ -91,14 +92,19 @@ def test_the_edge_obtains_a_certificate_that_chains_to_the_acme_cas_root(
 def test_a_recreated_edge_serves_the_same_certificate_without_a_new_order(
     acme_stack: AcmeStack, engine: docker.DockerClient
 ) -> None:
-    before = served_chain(acme_stack.https_port, DOMAIN)[0].fingerprint(hashes.SHA256())
+    def leaf_fingerprint() -> bytes | None:
+        chain = served_chain(acme_stack.https_port, DOMAIN)
+        return chain[0].fingerprint(hashes.SHA256()) if chain else None
+
+    before = leaf_fingerprint()
+    assert before is not None
     engine.containers.get(acme_stack.edge).restart(timeout=10)
-    assert served_chain(acme_stack.https_port, DOMAIN)[0].fingerprint(hashes.SHA256()) == before
+    # Caddy listens again only some time after the restart returns.
+    assert eventually(leaf_fingerprint, timeout=60, what="the restarted edge serving TLS") == before
 
     # A new container (what a replacement does) finds the certificate on the edge's volume.
     engine.containers.get(acme_stack.edge).remove(force=True)
     acme_stack.stack.up()
-    after = served_chain(acme_stack.https_port, DOMAIN)[0].fingerprint(hashes.SHA256())
-    assert after == before
+    assert eventually(leaf_fingerprint, timeout=60, what="the re-created edge serving TLS") == before
     logs = engine.containers.get(acme_stack.edge).logs().decode()
     assert "obtaining certificate" not in logs and "trying to solve challenge" not in logs

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import json
-import time
 
 import docker
 
 from components.naming import LABEL_PROJECT, LABEL_STACK
 from tests.e2e.conftest import ADMIN_PASSWORD, USER_PASSWORD, Deployment, hub_up
 from tests.e2e.hubclient import HubUser
+from tests.e2e.polling import eventually
 
 
 def wait_for_hub(url: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if hub_up(url):
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"hub at {url} did not come back within {timeout}s")
+    eventually(lambda: hub_up(url), timeout=timeout, what=f"the hub at {url} answering again")
 
 
 def test_participant_notebook_survives_a_hub_restart(
@@ -120,12 +115,13 @@ def test_secrets_never_show_in_docker_inspect_logs_or_image_history(
 def test_the_hub_container_is_healthy_and_restarts_unless_stopped(
     workshop: Deployment, engine: docker.DockerClient
 ) -> None:
-    deadline = time.monotonic() + 90
     hub = engine.containers.get(f"{workshop.prefix}-hub")
-    while hub.attrs["State"]["Health"]["Status"] != "healthy" and time.monotonic() < deadline:
-        time.sleep(1)
+
+    def healthy() -> bool:
         hub.reload()
-    assert hub.attrs["State"]["Health"]["Status"] == "healthy"
+        return bool(hub.attrs["State"]["Health"]["Status"] == "healthy")
+
+    eventually(healthy, timeout=90, what="the hub container healthy")
     for name in ("hub", "proxy"):
         container = engine.containers.get(f"{workshop.prefix}-{name}")
         assert container.attrs["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"

@@ -294,3 +294,23 @@ def test_the_mirror_prefixes_default_images_but_not_ones_set_explicitly() -> Non
     assert config.images.resolved("base") == "mirror.example.org/python:3.12-slim-bookworm"
     assert config.images.resolved("registry") == "mirror.example.org/registry:2.8.3"
     assert config.images.resolved("proxy") == "local/chp:1"
+
+
+def test_real_engine_two_published_ports_of_one_stack_that_collide_are_refused_at_preview() -> None:
+    # Docker would refuse the second binding with "port is already allocated" at `up`, after
+    # part of the stack exists; the config names both keys before anything is registered.
+    registry = {"enabled": True, "port": 8000}
+    message = problems({"auth": SHARED, "registry": registry})
+    assert "publish.port and registry.port both publish port 8000 on the Docker host" in message
+    wildcard = {"auth": SHARED, "registry": {**registry, "address": "0.0.0.0"}}
+    assert "both publish port 8000" in problems(wildcard)
+    # Other addresses, or other ports, do not collide.
+    parse_stack_config({"auth": SHARED, "registry": {**registry, "address": "127.0.0.2"}}, {"auth"})
+    parse_stack_config({"auth": SHARED, "registry": {**registry, "port": 5000}}, {"auth"})
+
+
+def test_real_engine_a_config_error_is_a_run_error_so_the_cli_prints_no_traceback() -> None:
+    import pulumi
+
+    with pytest.raises(pulumi.RunError):
+        parse_stack_config({"auth": {"type": "gitHub"}}, set())

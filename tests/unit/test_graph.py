@@ -185,7 +185,7 @@ def test_a_missing_build_context_fails_before_any_resource(tmp_path: Path) -> No
 
 def test_the_committed_dev_stack_is_a_valid_native_auth_stack() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "tests.harness", "preview", "--stack", "dev"],
+        [sys.executable, "-m", "tests.harness", "record", "--stack", "dev"],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,
@@ -343,10 +343,13 @@ def test_with_a_registry_built_images_are_pushed_with_its_credentials(tmp_path: 
     # An object holding a secret is secret as a whole.
     registry_input = image["inputs"]["registry"][SECRET_MARKER]
     assert registry_input == {"server": "localhost:5123", "username": "teacher", "password": "reg-pass-1"}
-    assert f"{ROOT}-registry-ready" in {short(u) for u in image["dependencies"]}, (
+    assert f"{ROOT}-registry-container" in {short(u) for u in image["dependencies"]}, (
         "pushes wait for the registry"
     )
     registry = result.by_name(f"{ROOT}-registry-container")
+    # The registry container is created only once it answers, probed on the Docker host.
+    assert registry["inputs"]["wait"] is True
+    assert registry["inputs"]["healthcheck"]["tests"][:2] == ["CMD", "wget"]
     assert SECRET_MARKER in registry["inputs"]["uploads"], "the htpasswd file travels as a secret"
     assert result.outputs["registryImages"] == [image["inputs"]["imageName"]]
     again = preview(tmp_path, config=config, secrets=secrets)

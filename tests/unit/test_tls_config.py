@@ -136,7 +136,7 @@ def test_the_same_port_for_http_and_https_is_refused() -> None:
             "publish": {"port": 8443, "httpsPort": 8443},
         }
     )
-    assert "publish.port and publish.httpsPort must differ" in message
+    assert "publish.port and publish.httpsPort both publish port 8443 on the Docker host" in message
 
 
 def test_the_letsencrypt_caddyfile_names_the_acme_ca_and_redirects() -> None:
