@@ -9,13 +9,13 @@ from pathlib import Path
 import pulumi
 import pulumi_random as random
 
-from .auth_config import AnonymousAuth
+from .auth_config import AnonymousAuth, OidcAuth
 from .caddyfile import render_caddyfile
 from .config import StackConfig
 from .docker_inputs import as_secret
 from .edge import Edge
 from .host import DockerHost
-from .hub import Hub
+from .hub import OIDC_DISCOVERY_SECONDS, WAIT_TIMEOUT_SECONDS, Hub
 from .images import BuiltImage, NotebookImage, RegistryPush
 from .lifecycle import Readiness, UserServers
 from .naming import StackNames
@@ -130,6 +130,8 @@ class JupyterHubDeployment(pulumi.ComponentResource):
             settings_json=settings_json,
             secrets_json=secrets_json,
             auth_ca_pem=plan.auth_ca_pem,
+            wait_timeout=WAIT_TIMEOUT_SECONDS
+            + (OIDC_DISCOVERY_SECONDS if isinstance(config.auth, OidcAuth) and config.auth.issuer else 0),
             # The hub programs the proxy's routes when it starts.
             depends_on=[users, proxy.container],
             opts=self._child,

@@ -19,9 +19,13 @@ DATA_DIR = "/srv/jupyterhub/data"
 _HEALTHCHECK = (
     f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{HUB_PORT}/hub/health', timeout=4)"
 )
-# How long `pulumi up` waits for the healthcheck to pass before it fails: the hub may wait up to
-# two minutes for an OIDC provider's discovery document when it starts.
-WAIT_TIMEOUT_SECONDS = 180
+# How long `pulumi up` waits for the healthcheck to pass before it fails. The provider does not
+# notice a crashed container early (it polls for "healthy" until the timeout), so this is also
+# how long a hub that cannot start takes to fail `up`.
+WAIT_TIMEOUT_SECONDS = 60
+# What a hub reading an OIDC discovery document may take on top (hub/jupyterhub_config.py
+# retries the discovery for DISCOVERY_TIMEOUT = 120 s).
+OIDC_DISCOVERY_SECONDS = 120
 
 
 class Hub(pulumi.ComponentResource):
@@ -39,6 +43,7 @@ class Hub(pulumi.ComponentResource):
         settings_json: pulumi.Input[str],
         secrets_json: pulumi.Output[str],
         auth_ca_pem: str | None,
+        wait_timeout: int,
         depends_on: list[pulumi.Resource],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -74,7 +79,7 @@ class Hub(pulumi.ComponentResource):
             # does not within the timeout: a hub that crashes at start fails `up`, not later
             # (the provider only reads `must_run` back on refresh).
             wait=True,
-            wait_timeout=WAIT_TIMEOUT_SECONDS,
+            wait_timeout=wait_timeout,
             destroy_grace_seconds=STOP_GRACE_SECONDS,
             labels=label_inputs(docker.ContainerLabelArgs, {**names.labels, LABEL_ROLE: "hub"}),
             # The provider updates a changed healthcheck in the state only, never on the engine

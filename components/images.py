@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,17 +20,24 @@ import pulumi_command as command
 import pulumi_docker as docker
 
 from .config import ConfigError, ImagesConfig, resolve_path
+from .dockerignore import context_files
 from .host import DockerHost
 from .scripts import PYTHON, script
 
 
 def context_hash(context: Path, dockerfile: str, build_args: dict[str, str]) -> str:
-    """A stable digest of everything that goes into a build."""
+    """The image's tag: a digest of what the provider hashes to decide on a rebuild (the
+    Dockerfile, then every file `.dockerignore` lets through, with its mode) and of the build
+    args. So the tag changes exactly when pulumi-docker would build again: an ignored file
+    changes neither, a `chmod` changes both."""
     digest = hashlib.sha256()
-    files = sorted(p for p in context.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    for path in files:
-        digest.update(path.relative_to(context).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
+    dockerfile_path = context / dockerfile
+    digest.update(b"Dockerfile\0" + dockerfile_path.read_bytes() + b"\0")
+    for relative, path in context_files(context, dockerfile_path):
+        info = path.lstat()
+        content = os.readlink(path).encode() if stat.S_ISLNK(info.st_mode) else path.read_bytes()
+        digest.update(f"{relative}\0{stat.filemode(info.st_mode)}\0".encode())
+        digest.update(hashlib.sha256(content).digest())
     digest.update(json.dumps([dockerfile, build_args], sort_keys=True).encode())
     return digest.hexdigest()[:16]
 
