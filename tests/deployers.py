@@ -32,9 +32,17 @@ class StackSpec:
 class Deployer(Protocol):
     kind: str
 
-    def up(self, spec: StackSpec) -> dict[str, Any]: ...
+    def preview(self, spec: StackSpec) -> dict[str, str]: ...
+
+    def up(self, spec: StackSpec, *, expect_no_changes: bool = False) -> dict[str, Any]: ...
 
     def destroy(self, spec: StackSpec) -> None: ...
+
+
+def changes(plan: list[dict[str, Any]]) -> dict[str, str]:
+    """Resource name -> what the plan does to it, for every step that changes something (the
+    deletion of a replaced resource's old object is part of its replace)."""
+    return {step["name"]: step["op"] for step in plan if step["op"] not in ("same", "delete-replaced")}
 
 
 def _cli_args(spec: StackSpec) -> list[str]:
@@ -48,28 +56,47 @@ def _cli_args(spec: StackSpec) -> list[str]:
 
 @dataclass
 class HarnessDeployer:
-    """`python -m tests.harness up|destroy`: the program's graph executed on the local engine."""
+    """`python -m tests.harness preview|up|destroy`: the program's graph on the real engine.
+
+    `project_dir` is the checkout the commands run in (another one: a fresh clone).
+    """
 
     state_dir: Path
     kind: str = "harness"
+    project_dir: Path = PROJECT_DIR
     last_log: str = ""
+    last_plan: dict[str, str] = field(default_factory=dict)
 
-    def run(self, action: str, spec: StackSpec) -> subprocess.CompletedProcess[str]:
+    def run(self, action: str, spec: StackSpec, *extra: str) -> subprocess.CompletedProcess[str]:
         argv = [sys.executable, "-m", "tests.harness", action, "--state-dir", str(self.state_dir)]
-        argv += _cli_args(spec) if action != "destroy" else ["--stack", spec.name]
+        argv += ["--project-dir", str(self.project_dir), *extra]
+        # `pulumi destroy` runs without the stack's config unless it runs the program.
+        argv += (
+            ["--stack", spec.name]
+            if action == "destroy" and "--run-program" not in extra
+            else _cli_args(spec)
+        )
         result = subprocess.run(argv, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=1200)
         self.last_log = result.stderr
         return result
 
-    def up(self, spec: StackSpec) -> dict[str, Any]:
-        result = self.run("up", spec)
+    def preview(self, spec: StackSpec) -> dict[str, str]:
+        result = self.run("preview", spec)
+        if result.returncode != 0:
+            raise DeployError(f"preview {spec.name} failed:\n{result.stderr[-4000:]}")
+        return changes(json.loads(result.stdout)["plan"])
+
+    def up(self, spec: StackSpec, *, expect_no_changes: bool = False) -> dict[str, Any]:
+        result = self.run("up", spec, *(["--expect-no-changes"] if expect_no_changes else []))
         if result.returncode != 0:
             raise DeployError(f"up {spec.name} failed:\n{result.stderr[-4000:]}")
-        outputs: dict[str, Any] = json.loads(result.stdout)["outputs"]
+        document = json.loads(result.stdout)
+        self.last_plan = changes(document["plan"])
+        outputs: dict[str, Any] = document["outputs"]
         return outputs
 
-    def destroy(self, spec: StackSpec) -> None:
-        result = self.run("destroy", spec)
+    def destroy(self, spec: StackSpec, *, run_program: bool = False) -> None:
+        result = self.run("destroy", spec, *(["--run-program"] if run_program else []))
         if result.returncode != 0:
             raise DeployError(f"destroy {spec.name} failed:\n{result.stderr[-4000:]}")
 
@@ -99,7 +126,7 @@ class AutomationDeployer:
         stack = auto.create_or_select_stack(stack_name=spec.name, work_dir=str(PROJECT_DIR), opts=workspace)
         return stack
 
-    def up(self, spec: StackSpec) -> dict[str, Any]:
+    def _configured(self, spec: StackSpec) -> Any:
         import yaml
         from pulumi import automation as auto
 
@@ -118,7 +145,15 @@ class AutomationDeployer:
             stack.set_config(
                 f"jupyterhub-docker:{path}", auto.ConfigValue(value=value, secret=True), path=True
             )
-        result = stack.up(on_output=lambda line: None)
+        return stack
+
+    def preview(self, spec: StackSpec) -> dict[str, str]:
+        result = self._configured(spec).preview(on_output=lambda line: None)
+        return {op: str(count) for op, count in result.change_summary.items() if op != "same"}
+
+    def up(self, spec: StackSpec, *, expect_no_changes: bool = False) -> dict[str, Any]:
+        stack = self._configured(spec)
+        result = stack.up(on_output=lambda line: None, expect_no_changes=expect_no_changes)
         return {key: out.value for key, out in result.outputs.items()}
 
     def destroy(self, spec: StackSpec) -> None:

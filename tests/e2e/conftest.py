@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +91,14 @@ class Deployment:
     deployer: Deployer
     outputs: dict[str, Any]
     destroyed: bool = False
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def configure(self, **settings: Any) -> None:
+        """Change settings (keys without the namespace) in the stack file, as a person edits it."""
+        for key, value in settings.items():
+            self.config[f"jupyterhub-docker:{key}"] = value
+        self.spec.config_file.parent.mkdir(parents=True, exist_ok=True)
+        self.spec.config_file.write_text(yaml.safe_dump({"config": self.config}))
 
     @property
     def url(self) -> str:
@@ -100,8 +108,9 @@ class Deployment:
     def prefix(self) -> str:
         return f"jhub-{self.spec.name}"
 
-    def up(self) -> dict[str, Any]:
-        self.outputs = self.deployer.up(self.spec)
+    def up(self, *, expect_no_changes: bool = False) -> dict[str, Any]:
+        self.outputs = self.deployer.up(self.spec, expect_no_changes=expect_no_changes)
+        self.destroyed = False
         return self.outputs
 
     def destroy(self) -> None:
@@ -123,7 +132,9 @@ def stack_factory(deployer: Deployer, config_dir: Path) -> Iterator[StackFactory
         secret_config: dict[str, str] | None = None,
         extra: dict[str, Any] | None = None,
         name: str | None = None,
+        deploy: bool = True,
     ) -> Deployment:
+        """`deploy=False`: only write the stack, for a test that runs the first `up` itself."""
         stack = name or f"t{len(made)}{secrets.token_hex(3)}"
         images: dict[str, Any] = dict(TEST_IMAGES)
         ca = extra_ca_file()
@@ -137,12 +148,14 @@ def stack_factory(deployer: Deployer, config_dir: Path) -> Iterator[StackFactory
         }
         for key, value in (extra or {}).items():
             config[f"jupyterhub-docker:{key}"] = value
-        config_file = config_dir / f"Pulumi.{stack}.yaml"
-        config_file.write_text(yaml.safe_dump({"config": config}))
-        spec = StackSpec(name=stack, config_file=config_file, secrets=secret_config or {})
+        spec = StackSpec(
+            name=stack, config_file=config_dir / f"Pulumi.{stack}.yaml", secrets=secret_config or {}
+        )
         deployment = Deployment(spec=spec, deployer=deployer, outputs={})
+        deployment.configure(**{key.removeprefix("jupyterhub-docker:"): v for key, v in config.items()})
         made.append(deployment)
-        deployment.up()
+        if deploy:
+            deployment.up()
         return deployment
 
     try:

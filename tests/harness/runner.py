@@ -218,6 +218,7 @@ class Run:
             "parent": request.parent,
             "provider": goal.provider,
             "dependencies": dependencies,
+            "propertyDependencies": property_dependencies,
             # Flags always; lists when set.
             "options": {k: v for k, v in options.items() if isinstance(v, bool) or v},
             "inputs": mark_secrets(args.inputs),
