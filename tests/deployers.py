@@ -80,8 +80,8 @@ class HarnessDeployer:
         self.last_log = result.stderr
         return result
 
-    def preview(self, spec: StackSpec) -> dict[str, str]:
-        result = self.run("preview", spec)
+    def preview(self, spec: StackSpec, *, refresh: bool = True) -> dict[str, str]:
+        result = self.run("preview", spec, *([] if refresh else ["--no-refresh"]))
         if result.returncode != 0:
             raise DeployError(f"preview {spec.name} failed:\n{result.stderr[-4000:]}")
         return changes(json.loads(result.stdout)["plan"])

@@ -9,13 +9,15 @@ for it, not for the machine running Pulumi.
 """
 
 import os
+import shlex
 import subprocess
 import sys
 
 host = os.environ["DOCKER_HOST"]
 target = os.environ.get("JHUB_SSH_TARGET")
 version = ["docker", "version", "--format", "{{.Server.Version}} {{.Server.Os}}/{{.Server.Arch}}"]
-argv = ["ssh", "-p", os.environ.get("JHUB_SSH_PORT", "22"), target, *version] if target else version
+# Over ssh the remote shell parses the command line: quote it.
+argv = ["ssh", "-p", os.environ.get("JHUB_SSH_PORT", "22"), target, shlex.join(version)] if target else version
 try:
     result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
 except subprocess.TimeoutExpired:

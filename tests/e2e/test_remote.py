@@ -11,7 +11,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from tests.deployers import Deployer, DeployError
+from tests.deployers import Deployer, DeployError, HarnessDeployer
+from tests.e2e.checkout import fresh_checkout
 from tests.e2e.conftest import (
     TEST_IMAGES,
     USER_PASSWORD,
@@ -36,13 +37,17 @@ def remote_host(engine: docker.DockerClient) -> Iterator[dockerhost.DockerHostPe
     name = f"peer-remote-{secrets.token_hex(3)}"
     host = None
     try:
-        images = [TEST_IMAGES["base"], TEST_IMAGES["proxy"], TEST_IMAGES["edge"]]
+        images = [TEST_IMAGES["base"], TEST_IMAGES["proxy"], TEST_IMAGES["edge"], TEST_IMAGES["registry"]]
         # Its engine also serves tcp://:2376 with client TLS, for the tcp:// scenario.
         host = dockerhost.start(engine, network.name, name, images, tcp_tls=True)
         yield host
     finally:
         dockerhost.stop(engine, host, name)
         network.remove()
+
+
+REGISTRY_USER = "teacher"
+REGISTRY_PASSWORD = "registry-" + secrets.token_hex(8)
 
 
 def remote_stack(
@@ -52,17 +57,21 @@ def remote_stack(
     name: str | None = None,
     docker_host: str | None = None,
     known_hosts: str | None = None,
+    registry_port: int | None = None,
 ) -> Deployment:
+    secret_config = {"auth.password": USER_PASSWORD, "ssh.privateKey": host.private_key}
+    extra: dict[str, object] = {
+        "dockerHost": docker_host or host.docker_host,
+        "ssh": {"knownHosts": known_hosts or host.known_hosts},
+        "tls": {"mode": "self-signed", "domain": DOMAIN},
+        "publish": {"address": "0.0.0.0", "port": free_port(), "httpsPort": free_port()},
+    }
+    if registry_port is not None:
+        # On the remote host's loopback: only its engine pushes and pulls there.
+        extra["registry"] = {"enabled": True, "port": registry_port, "username": REGISTRY_USER}
+        secret_config["registry.password"] = REGISTRY_PASSWORD
     return make_stack(
-        {"type": "shared-password", "allowAll": True},
-        secret_config={"auth.password": USER_PASSWORD, "ssh.privateKey": host.private_key},
-        extra={
-            "dockerHost": docker_host or host.docker_host,
-            "ssh": {"knownHosts": known_hosts or host.known_hosts},
-            "tls": {"mode": "self-signed", "domain": DOMAIN},
-            "publish": {"address": "0.0.0.0", "port": free_port(), "httpsPort": free_port()},
-        },
-        name=name,
+        {"type": "shared-password", "allowAll": True}, secret_config=secret_config, extra=extra, name=name
     )
 
 
@@ -77,7 +86,8 @@ def remote_stacks(
 
 @pytest.fixture(scope="session")
 def remote(remote_stacks: StackFactory, remote_host: dockerhost.DockerHostPeer) -> Deployment:
-    return remote_stack(remote_stacks, remote_host)
+    """A stack on the remote host, with a registry there: its notebook image is pushed to it."""
+    return remote_stack(remote_stacks, remote_host, registry_port=free_port())
 
 
 def test_a_stack_deployed_over_ssh_serves_users_and_lives_only_on_the_remote_engine(
@@ -101,14 +111,33 @@ def test_a_stack_deployed_over_ssh_serves_users_and_lives_only_on_the_remote_eng
     assert {f"{prefix}-hub", f"{prefix}-proxy", f"{prefix}-edge", f"{prefix}-user-katie"} <= set(
         there["containers"]
     )
+    # The registry answered on the remote host before the push (probed there, not from here),
+    # holds the notebook image, and katie's server runs from it.
+    registry = remote.outputs["registry"]
+    image = remote.outputs["notebookImages"]["Default"]
+    assert image.startswith(f"{registry}/{prefix}/notebook-default:")
+    catalog = dockerhost.inner(
+        engine,
+        remote_host,
+        f"docker exec {prefix}-registry wget -qO- --user {REGISTRY_USER} --password {REGISTRY_PASSWORD} "
+        "http://127.0.0.1:5000/v2/_catalog",
+    )
+    assert f"{prefix}/notebook-default" in catalog
+    assert (
+        dockerhost.inner(
+            engine, remote_host, f"docker inspect -f '{{{{.Config.Image}}}}' {prefix}-user-katie"
+        ).strip()
+        == image
+    )
     assert {f"{prefix}-data", f"{prefix}-home-katie"} <= set(there["volumes"])
     assert there["networks"] == [f"{prefix}-net"]
     assert stack_objects(engine, remote.spec.name) == NOTHING, "nothing of the stack on the local engine"
 
 
-def test_destroy_over_ssh_with_a_server_running_leaves_nothing_on_the_remote(
+def test_real_engine_destroy_from_a_fresh_clone_over_ssh_with_a_server_running_leaves_nothing(
     remote_stacks: StackFactory,
     remote_host: dockerhost.DockerHostPeer,
+    deployer: Deployer,
     engine: docker.DockerClient,
     tmp_path: Path,
 ) -> None:
@@ -123,7 +152,24 @@ def test_destroy_over_ssh_with_a_server_running_leaves_nothing_on_the_remote(
         f"{stack.prefix}-user-leo"
         in dockerhost.inner_objects(engine, remote_host, stack.spec.name)["containers"]
     )
-    stack.destroy()
+    if not isinstance(deployer, HarnessDeployer):
+        stack.destroy()  # the Automation API runs in this checkout
+        assert dockerhost.inner_objects(engine, remote_host, stack.spec.name) == NOTHING
+        return
+    # `pulumi destroy` does not run the program, and the state names the stack's ssh files
+    # (pinned host key, client key) relative to the checkout. In a fresh clone they are not
+    # there yet: destroy fails, naming them, and the stack is untouched.
+    clone = HarnessDeployer(deployer.state_dir, project_dir=fresh_checkout(tmp_path / "clone"))
+    with pytest.raises(DeployError) as failure:
+        clone.destroy(stack.spec)
+    assert f".jhub-docker/{stack.spec.name}/ssh/config" in str(failure.value)
+    left = dockerhost.inner_objects(engine, remote_host, stack.spec.name)
+    assert f"{stack.prefix}-hub" in left["containers"]
+    # What the README says to do in a new checkout: run the program once without refreshing
+    # (it writes the files), then destroy from the state as usual.
+    assert clone.preview(stack.spec, refresh=False) == {}
+    clone.destroy(stack.spec)
+    stack.destroyed = True
     assert dockerhost.inner_objects(engine, remote_host, stack.spec.name) == NOTHING
 
 

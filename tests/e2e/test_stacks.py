@@ -35,7 +35,8 @@ def test_applying_the_same_config_again_changes_nothing(
     before = {
         c.name: c.id for c in engine.containers.list(all=True) if c.name.startswith(workshop.prefix + "-")
     }
-    outputs = workshop.up()
+    # The plan of a second `up` has no step that changes anything (`--expect-no-changes`).
+    outputs = workshop.up(expect_no_changes=True)
     after = {
         c.name: c.id for c in engine.containers.list(all=True) if c.name.startswith(workshop.prefix + "-")
     }

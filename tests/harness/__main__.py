@@ -45,6 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show-secrets", action="store_true")
     parser.add_argument("--refresh", action="store_true", help="refresh first (`pulumi up --refresh`)")
     parser.add_argument(
+        "--no-refresh",
+        action="store_true",
+        help="do not refresh, whatever Pulumi.yaml says (`--refresh=false`)",
+    )
+    parser.add_argument(
         "--run-program", action="store_true", help="destroy: run the program for the providers' config"
     )
     parser.add_argument("--expect-no-changes", action="store_true", help="fail if the plan changes anything")
@@ -59,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     run = Run(project_dir, args.stack, mode=args.action, state=state, log=_log)
     # The engine runs the program and the providers in the project directory, for destroy too.
     os.chdir(project_dir)
-    refresh = args.refresh or project_options(project_dir).get("refresh") == "always"
+    refresh = (
+        args.refresh or project_options(project_dir).get("refresh") == "always"
+    ) and not args.no_refresh
     try:
         if args.action != "record" and refresh:
             run.refresh()

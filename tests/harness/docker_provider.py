@@ -15,6 +15,7 @@ import platform as host_platform
 import re
 import shlex
 import shutil
+import subprocess
 import tarfile
 import tempfile
 import time
@@ -141,12 +142,22 @@ def docker_client(config: dict[str, Any], workdir: Path, project_dir: Path) -> d
         real = shutil.which("ssh")
         if real is None:
             raise HarnessError("an ssh:// provider needs the ssh client")
+        # The provider's connection helper runs ssh and reports its stderr when it fails; ssh
+        # reads its options (a missing -F file, say) before it connects. Relative paths in
+        # sshOpts resolve in the provider's working directory, the project directory.
+        target = host.removeprefix("ssh://").split(":")[0]
+        parsed = subprocess.run(
+            [real, *(config.get("sshOpts") or []), "-G", target],
+            capture_output=True,
+            text=True,
+            cwd=project_dir,
+        )
+        if parsed.returncode != 0:
+            raise HarnessError(f"error during connect: ssh: {parsed.stderr.strip()}")
         wrapper = workdir / "ssh-wrapper" / "ssh"
         wrapper.parent.mkdir(parents=True, exist_ok=True)
         options = " ".join(shlex.quote(o) for o in config.get("sshOpts") or [])
-        wrapper.write_text(
-            f'#!/bin/sh\ncd {shlex.quote(str(project_dir))}\nexec {shlex.quote(real)} {options} "$@"\n'
-        )
+        wrapper.write_text(f'#!/bin/sh\nexec {shlex.quote(real)} {options} "$@"\n')
         wrapper.chmod(0o700)
         os.environ["PATH"] = f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}"
         return docker.DockerClient(base_url=host, use_ssh_client=True, timeout=600)

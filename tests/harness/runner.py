@@ -410,9 +410,16 @@ class Run:
             self.log(f"retaining  {record.type} {record.name} ({reason})")
         elif not record.type.startswith("pulumi:providers:"):
             self.log(f"deleting   {record.type} {record.name} ({reason})")
-            if record.provider:
-                self._configure(record.provider)
-            handler_for(record.type).delete(self.context(), record)
+            try:
+                if record.provider:
+                    self._configure(record.provider)
+                handler_for(record.type).delete(self.context(), record)
+            except HarnessError:
+                raise
+            except Exception as exc:  # the step failed on the engine: the resource stays
+                raise HarnessError(
+                    f"deleting {record.type} {record.name!r}: {type(exc).__name__}: {exc}"
+                ) from exc
         self.state.drop(record)
 
     def delete_all(self, records: list[Record], reason: str) -> None:
@@ -446,9 +453,16 @@ class Run:
         for record in list(self.state.records.values()):
             if record.type.startswith("pulumi:providers:"):
                 continue
-            if record.provider:
-                self._configure(record.provider)
-            outputs = handler_for(record.type).read(ctx, record)
+            try:
+                if record.provider:
+                    self._configure(record.provider)
+                outputs = handler_for(record.type).read(ctx, record)
+            except HarnessError:
+                raise
+            except Exception as exc:
+                raise HarnessError(
+                    f"refreshing {record.type} {record.name!r}: {type(exc).__name__}: {exc}"
+                ) from exc
             if outputs is None:
                 self.log(f"refresh: {record.type} {record.name} is gone")
                 if self.mode == "preview":

@@ -210,6 +210,11 @@ def start(
     )
 
 
+def inner(client: docker.DockerClient, peer: DockerHostPeer, command: str) -> str:
+    """Run a shell command on the host (its own docker CLI talks to its own engine)."""
+    return _run(client.containers.get(peer.container_name), command)
+
+
 def inner_objects(client: docker.DockerClient, peer: DockerHostPeer, stack: str) -> dict[str, list[str]]:
     """The stack's containers, volumes and networks on the host's own engine."""
     container = client.containers.get(peer.container_name)
