@@ -36,28 +36,30 @@ def probe(tmp_path: Path, engine: docker.DockerClient) -> Iterator[Probe]:
         network.remove()
 
 
-def _tiny_context(directory: Path, *, extra: str = "") -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "Dockerfile").write_text(f"FROM {BASE}\nCOPY . /ctx/\n{extra}")
-    (directory / "file.txt").write_text("one\n")
-    return directory
+def _built_image(probe: Probe) -> str:
+    """A program with one Image built from a tiny context, no platform set; its name."""
+    context = probe.project / "ctx"
+    context.mkdir(parents=True, exist_ok=True)
+    (context / "Dockerfile").write_text(f"FROM {BASE}\nCOPY . /ctx/\n")
+    (context / "file.txt").write_text("one\n")
+    probe.program(
+        f"""
+        docker.Image("img", image_name="{probe.token}-img:1", skip_push=True,
+                     build=docker.DockerBuildArgs(context="ctx"), opts=opts())
+        """
+    )
+    return f"{probe.token}-img:1"
 
 
 # --- 1. image platform -------------------------------------------------------------------------
 def test_real_engine_an_image_without_a_platform_is_built_for_the_machine_running_pulumi(
     probe: Probe, engine: docker.DockerClient
 ) -> None:
-    context = _tiny_context(probe.project / "ctx")
-    probe.program(
-        f"""
-        docker.Image("img", image_name="{probe.token}-img:1", skip_push=True,
-                     build=docker.DockerBuildArgs(context="{context.name}"), opts=opts())
-        """
-    )
+    image = _built_image(probe)
     probe.ok("up")
     # The provider's Check filled in the platform of the machine running Pulumi.
     assert probe.record("img")["inputs"]["build"]["platform"] == engine_platform()
-    built = engine.images.get(f"{probe.token}-img:1").attrs
+    built = engine.images.get(image).attrs
     assert f"{built['Os']}/{built['Architecture']}" == engine_platform()
 
 
@@ -92,19 +94,13 @@ def test_real_engine_pulumi_yaml_refresh_always_refreshes_every_up(
 def test_real_engine_a_refresh_never_notices_a_removed_built_image(
     probe: Probe, engine: docker.DockerClient
 ) -> None:
-    context = _tiny_context(probe.project / "ctx")
-    probe.program(
-        f"""
-        docker.Image("img", image_name="{probe.token}-img:1", skip_push=True,
-                     build=docker.DockerBuildArgs(context="{context.name}"), opts=opts())
-        """
-    )
+    image = _built_image(probe)
     probe.ok("up")
-    engine.images.remove(f"{probe.token}-img:1")
+    engine.images.remove(image)
     # pulumi-docker's Image Read returns the state as it is.
     assert probe.changes(probe.ok("up", "--refresh")) == {}
     with pytest.raises(docker.errors.ImageNotFound):
-        engine.images.get(f"{probe.token}-img:1")
+        engine.images.get(image)
 
 
 # --- 3. replacement cascades -------------------------------------------------------------------

@@ -38,19 +38,24 @@ def _harness(deployer: Deployer) -> HarnessDeployer:
 
 
 # --- 15. ports ---------------------------------------------------------------------------------
-def test_real_engine_a_port_another_stack_publishes_fails_before_anything_is_created(
-    make_stack: StackFactory, workshop: Deployment, engine: docker.DockerClient
-) -> None:
-    taken = int(workshop.url.rstrip("/").rsplit(":", 1)[1])
+def _up_on_port(make_stack: StackFactory, port: int) -> tuple[Deployment, str]:
+    """A new stack published on `port`, whose first `up` must fail; and its message."""
     stack = make_stack(
         SHARED,
         secret_config={"auth.password": USER_PASSWORD},
-        extra={"publish": {"address": "127.0.0.1", "port": taken}},
+        extra={"publish": {"address": "127.0.0.1", "port": port}},
         deploy=False,
     )
     with pytest.raises(DeployError) as failure:
         stack.up()
-    message = str(failure.value)
+    return stack, str(failure.value)
+
+
+def test_real_engine_a_port_another_stack_publishes_fails_before_anything_is_created(
+    make_stack: StackFactory, workshop: Deployment, engine: docker.DockerClient
+) -> None:
+    taken = int(workshop.url.rstrip("/").rsplit(":", 1)[1])
+    stack, message = _up_on_port(make_stack, taken)
     assert (
         f"publish.port: port {taken} on 127.0.0.1 is already published by container "
         f"{workshop.prefix}-proxy of stack '{workshop.spec.name}'"
@@ -69,16 +74,8 @@ def test_real_engine_a_port_a_process_holds_fails_before_anything_is_created(
         held.bind(("127.0.0.1", free_port()))
         held.listen()
         port = held.getsockname()[1]
-        stack = make_stack(
-            SHARED,
-            secret_config={"auth.password": USER_PASSWORD},
-            extra={"publish": {"address": "127.0.0.1", "port": port}},
-            deploy=False,
-        )
-        with pytest.raises(DeployError) as failure:
-            stack.up()
-    expected = f"publish.port: port {port} on 127.0.0.1 is taken on the Docker host by a process"
-    assert expected in str(failure.value)
+        stack, message = _up_on_port(make_stack, port)
+    assert f"publish.port: port {port} on 127.0.0.1 is taken on the Docker host by a process" in message
     assert stack_objects(engine, stack.spec.name) == NOTHING
     stack.destroy()
     assert stack_objects(engine, stack.spec.name) == NOTHING

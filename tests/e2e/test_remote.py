@@ -174,11 +174,15 @@ def test_real_engine_destroy_from_a_fresh_clone_over_ssh_with_a_server_running_l
 
 
 def _failing_deploy(
-    make_stack: StackFactory, host: dockerhost.DockerHostPeer, **kwargs: str
+    make_stack: StackFactory,
+    host: dockerhost.DockerHostPeer,
+    *,
+    docker_host: str | None = None,
+    known_hosts: str | None = None,
 ) -> tuple[str, str]:
     name = f"bad{secrets.token_hex(2)}"
     with pytest.raises(DeployError) as failure:
-        remote_stack(make_stack, host, name=name, **kwargs)
+        remote_stack(make_stack, host, name=name, docker_host=docker_host, known_hosts=known_hosts)
     return name, str(failure.value)
 
 

@@ -4,38 +4,23 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from tests.deployers import PROJECT_DIR
+from tests.e2e.probe import Probe
 from tests.harness.handlers import handler_for
 from tests.harness.state import Record
 from tests.harness.steps import deletion_order
 from tests.harness.values import HarnessError, check_schema
 
-PULUMI_YAML = """\
-name: harness-probe
-runtime: python
-config:
-  pulumi:disable-default-providers:
-    value: [docker]
-"""
-
 
 def run_program(tmp_path: Path, body: str, action: str = "up") -> subprocess.CompletedProcess[str]:
-    project = tmp_path / "project"
-    project.mkdir(exist_ok=True)
-    (project / "Pulumi.yaml").write_text(PULUMI_YAML)
-    (project / "__main__.py").write_text(
-        "import pulumi\nimport pulumi_command as command\nimport pulumi_random as random\n"
-        "import pulumi_docker as docker\n" + textwrap.dedent(body)
-    )
-    argv = [sys.executable, "-m", "tests.harness", action, "--stack", "probe", "--project-dir", str(project)]
-    argv += ["--state-dir", str(tmp_path / "state")]
-    return subprocess.run(argv, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)
+    """A probe program without a Docker provider (nothing here needs an engine)."""
+    probe = Probe(tmp_path)
+    if action != "destroy":
+        probe.program(body, provider=False)
+    return probe.run(action)
 
 
 def test_an_input_the_harness_does_not_implement_fails_the_run(tmp_path: Path) -> None:
