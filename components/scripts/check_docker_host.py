@@ -17,7 +17,8 @@ host = os.environ["DOCKER_HOST"]
 target = os.environ.get("JHUB_SSH_TARGET")
 version = ["docker", "version", "--format", "{{.Server.Version}} {{.Server.Os}}/{{.Server.Arch}}"]
 # Over ssh the remote shell parses the command line: quote it.
-argv = ["ssh", "-p", os.environ.get("JHUB_SSH_PORT", "22"), target, shlex.join(version)] if target else version
+port = os.environ.get("JHUB_SSH_PORT", "22")
+argv = ["ssh", "-p", port, target, shlex.join(version)] if target else version
 try:
     result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
 except subprocess.TimeoutExpired:
