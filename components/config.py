@@ -47,8 +47,8 @@ class ConfigError(RunError):
     """The stack config is invalid; the message lists every problem, one per line.
 
     A `pulumi.RunError`: the Python language host prints only the message of a RunError, and a
-    traceback for any other exception (pulumi/pulumi sdk/python/lib/pulumi/runtime/stack.py,
-    `run_in_stack`), so a person sees the problem, not the program's internals.
+    traceback for any other exception (pulumi/pulumi sdk/python/cmd/pulumi-language-python-exec),
+    so a person sees the problem, not the program's internals.
     """
 
 

@@ -90,7 +90,7 @@ def remote(remote_stacks: StackFactory, remote_host: dockerhost.DockerHostPeer) 
     return remote_stack(remote_stacks, remote_host, registry_port=free_port())
 
 
-def test_a_stack_deployed_over_ssh_serves_users_and_lives_only_on_the_remote_engine(
+def test_real_engine_a_stack_over_ssh_pushes_to_its_registry_there_serves_users_and_lives_only_there(
     remote: Deployment,
     remote_host: dockerhost.DockerHostPeer,
     engine: docker.DockerClient,

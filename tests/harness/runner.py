@@ -533,7 +533,8 @@ class Run:
 def program_error_text(exc: BaseException) -> str:
     """What the Python language host prints for an exception the program raised: the message
     alone for a `pulumi.RunError`, the whole traceback for anything else
-    (pulumi/pulumi sdk/python/lib/pulumi/runtime/stack.py)."""
+    (pulumi/pulumi sdk/python/cmd/pulumi-language-python-exec: `except pulumi.RunError as e:
+    pulumi.log.error(str(e))`, `except Exception: pulumi.log.error(traceback.format_exc())`)."""
     if isinstance(exc, pulumi.RunError):
         return str(exc)
     return "".join(traceback.format_exception(exc))
