@@ -169,10 +169,12 @@ def test_real_engine_a_volume_replaced_create_first_adopts_and_then_deletes_the_
 
 
 # --- 7. destroy grace --------------------------------------------------------------------------
+# The clean stop takes 2 s: time a container with a grace period has, and one killed at once
+# (SIGTERM then SIGKILL straight away) has not, however the two signals interleave.
 GRACEFUL = """
 vol = docker.Volume("vol", name="TOKEN-vol", opts=opts())
 docker.Container("c", name="TOKEN-c", image="{base}",
-    command=["sh", "-c", "trap 'echo clean > /v/stopped; exit 0' TERM; while true; do sleep 0.2; done"],
+    command=["sh", "-c", "trap 'sleep 2; echo clean > /v/stopped; exit 0' TERM; while :; do sleep 0.2; done"],
     volumes=[docker.ContainerVolumeArgs(volume_name=vol.name, container_path="/v")],
     {grace} opts=opts())
 """
