@@ -1,32 +1,73 @@
 """How users log in (`auth` in the stack config): one model per authenticator.
 
-Each mode names exactly the settings its authenticator needs; secrets are `SecretStr` and must
-be set with `pulumi config set --secret --path auth.<key>`. Usernames are normalised the way
-JupyterHub's authenticators do it (lower case), so a listed name always matches a login.
+An auth mode is one model here and one applier in hub/apply.py (`AUTH_APPLIERS`, keyed by the
+same `type`). The model validates the settings its authenticator needs, renders them for the
+hub (`hub_settings`, nothing secret) and hands over its secrets (`hub_secrets`: its `SecretStr`
+fields, which must be set with `pulumi config set --secret --path auth.<key>`). Usernames are
+normalised the way JupyterHub's authenticators do it (lower case), so a listed name always
+matches a login.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 from urllib.parse import urlparse
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic.alias_generators import to_camel
 
+from hub.contract import AUTH_CA_FILE, AuthSettings, AuthType
+
 AUTH_TYPES = ("shared-password", "native", "firstuse", "github", "oidc", "ldap", "anonymous")
 
-# Auth config paths that hold secrets, as `pulumi config set --secret --path <path>` names them.
-AUTH_SECRET_PATHS = (
-    "auth.password",
-    "auth.adminPassword",
-    "auth.clientSecret",
-    "auth.lookup.searchPassword",
-)
+
+@dataclass(frozen=True)
+class AuthContext:
+    """What a mode's hub settings need besides its own config."""
+
+    allowed_users_from_file: list[str]  # auth.allowedUsersFile, read by the plan step
+    callback_url: str  # <public url>hub/oauth_callback
 
 
 class _Model(BaseModel):
     # camelCase keys in the YAML, snake_case in Python; unknown keys are errors, not ignored.
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+class _AuthMode(_Model):
+    """What every mode answers, so nothing outside this module asks which mode it is."""
+
+    type: AuthType
+
+    @property
+    def admin_names(self) -> list[str]:
+        return []
+
+    @property
+    def users_file(self) -> str | None:
+        """auth.allowedUsersFile, where the mode has one."""
+        return None
+
+    @property
+    def ca_file(self) -> str | None:
+        """auth.caCertificatesFile, where the mode talks to an identity server."""
+        return None
+
+    @property
+    def start_allowance_seconds(self) -> int:
+        """Extra time the hub may need to start (reading a discovery document)."""
+        return 0
+
+    @property
+    def demo_only(self) -> bool:
+        return False
+
+    def hub_settings(self, context: AuthContext) -> AuthSettings:
+        return {"type": self.type}
+
+    def hub_secrets(self) -> dict[str, str]:
+        return {}
 
 
 def _username(name: str) -> str:
@@ -59,7 +100,7 @@ def _https_url(value: str) -> str:
 HttpsUrl = Annotated[str, AfterValidator(_https_url)]
 
 
-class _AuthCommon(_Model):
+class _AuthCommon(_AuthMode):
     admins: tuple[Username, ...] = ()
     allowed_users: tuple[Username, ...] = ()
     # A file of usernames, one per line (the tutorials' `userlist`), relative to the project.
@@ -70,6 +111,22 @@ class _AuthCommon(_Model):
     def _grants_access(self) -> bool:
         """Whether some setting other than allowAll and the user lists admits users."""
         return False
+
+    @property
+    def admin_names(self) -> list[str]:
+        return sorted(self.admins)
+
+    @property
+    def users_file(self) -> str | None:
+        return self.allowed_users_file
+
+    def hub_settings(self, context: AuthContext) -> AuthSettings:
+        return {
+            "type": self.type,
+            "admins": sorted(self.admins),
+            "allowedUsers": sorted(set(self.allowed_users) | set(context.allowed_users_from_file)),
+            "allowAll": self.allow_all,
+        }
 
     @model_validator(mode="after")
     def _someone_can_log_in(self) -> _AuthCommon:
@@ -100,6 +157,15 @@ class _IdentityServerAuth(_AuthCommon):
     def _grants_access(self) -> bool:
         return bool(self.allowed_groups or self.admin_groups)
 
+    @property
+    def ca_file(self) -> str | None:
+        return self.ca_certificates_file
+
+    @property
+    def _hub_ca_file(self) -> str | None:
+        """Where the hub finds the CA, when the stack gives one (uploaded by the Hub)."""
+        return AUTH_CA_FILE if self.ca_certificates_file else None
+
 
 class SharedPasswordAuth(_AuthCommon):
     """JupyterHub's SharedPasswordAuthenticator: one password for a workshop."""
@@ -123,6 +189,12 @@ class SharedPasswordAuth(_AuthCommon):
             raise ValueError("auth.adminPassword must differ from auth.password")
         return self
 
+    def hub_secrets(self) -> dict[str, str]:
+        secrets = {"sharedPassword": self.password.get_secret_value()}
+        if self.admin_password is not None:
+            secrets["adminPassword"] = self.admin_password.get_secret_value()
+        return secrets
+
 
 class NativeAuth(_AuthCommon):
     """NativeAuthenticator: users sign up, an admin approves them."""
@@ -135,12 +207,30 @@ class NativeAuth(_AuthCommon):
     allowed_failed_logins: int = Field(default=5, ge=0, le=1000)
     lockout_seconds: int = Field(default=600, ge=1, le=86400)
 
+    def hub_settings(self, context: AuthContext) -> AuthSettings:
+        return {
+            **super().hub_settings(context),
+            "native": {
+                "signup": self.signup,
+                "openSignup": self.open_signup,
+                "minimumPasswordLength": self.minimum_password_length,
+                "allowedFailedLogins": self.allowed_failed_logins,
+                "lockoutSeconds": self.lockout_seconds,
+            },
+        }
+
 
 class FirstUseAuth(_AuthCommon):
     """FirstUseAuthenticator: the first login sets the user's password."""
 
     type: Literal["firstuse"]
     minimum_password_length: int = Field(default=8, ge=1, le=128)
+
+    def hub_settings(self, context: AuthContext) -> AuthSettings:
+        return {
+            **super().hub_settings(context),
+            "firstuse": {"minimumPasswordLength": self.minimum_password_length},
+        }
 
 
 class GitHubAuth(_AuthCommon):
@@ -158,6 +248,20 @@ class GitHubAuth(_AuthCommon):
     @property
     def scopes(self) -> list[str]:
         return ["read:user", "read:org"] if self.allowed_organizations else ["read:user"]
+
+    def hub_settings(self, context: AuthContext) -> AuthSettings:
+        return {
+            **super().hub_settings(context),
+            "github": {
+                "clientId": self.client_id,
+                "callbackUrl": context.callback_url,
+                "allowedOrganizations": sorted(self.allowed_organizations),
+                "scopes": self.scopes,
+            },
+        }
+
+    def hub_secrets(self) -> dict[str, str]:
+        return {"clientSecret": self.client_secret.get_secret_value()}
 
 
 class OidcAuth(_IdentityServerAuth):
@@ -188,6 +292,34 @@ class OidcAuth(_IdentityServerAuth):
         if "openid" not in self.scopes:
             raise ValueError("auth.scopes must include 'openid'")
         return self
+
+    @property
+    def start_allowance_seconds(self) -> int:
+        # The hub reads the discovery document when it starts, retrying for up to two minutes
+        # (hub/apply.py DISCOVERY_TIMEOUT).
+        return 120 if self.issuer else 0
+
+    def hub_settings(self, context: AuthContext) -> AuthSettings:
+        return {
+            **super().hub_settings(context),
+            "oidc": {
+                "clientId": self.client_id,
+                "callbackUrl": context.callback_url,
+                "issuer": self.issuer,
+                "authorizeUrl": self.authorize_url,
+                "tokenUrl": self.token_url,
+                "userinfoUrl": self.userinfo_url,
+                "scopes": list(self.scopes),
+                "usernameClaim": self.username_claim,
+                "groupsClaim": self.groups_claim,
+                "allowedGroups": sorted(self.allowed_groups),
+                "adminGroups": sorted(self.admin_groups),
+                "caFile": self._hub_ca_file,
+            },
+        }
+
+    def hub_secrets(self) -> dict[str, str]:
+        return {"clientSecret": self.client_secret.get_secret_value()}
 
 
 class LdapLookup(_Model):
@@ -228,11 +360,42 @@ class LdapAuth(_IdentityServerAuth):
                 raise ValueError(f"auth.bindDnTemplates: {template!r} has no {{username}}")
         return self
 
+    def hub_settings(self, context: AuthContext) -> AuthSettings:
+        lookup = self.lookup
+        return {
+            **super().hub_settings(context),
+            "ldap": {
+                "serverAddress": self.server_address,
+                "serverPort": self.server_port,
+                "tlsStrategy": self.tls_strategy,
+                "bindDnTemplates": list(self.bind_dn_templates),
+                "lookup": None
+                if lookup is None
+                else {
+                    "searchBase": lookup.search_base,
+                    "userAttribute": lookup.user_attribute,
+                    "searchUser": lookup.search_user,
+                },
+                "allowedGroups": sorted(self.allowed_groups),
+                "adminGroups": sorted(self.admin_groups),
+                "caFile": self._hub_ca_file,
+            },
+        }
 
-class AnonymousAuth(_Model):
+    def hub_secrets(self) -> dict[str, str]:
+        if self.lookup is None or self.lookup.search_password is None:
+            return {}
+        return {"ldapSearchPassword": self.lookup.search_password.get_secret_value()}
+
+
+class AnonymousAuth(_AuthMode):
     """TmpAuthenticator: anyone with the link gets a throwaway server. Demo stacks only."""
 
     type: Literal["anonymous"]
+
+    @property
+    def demo_only(self) -> bool:
+        return True
 
 
 AuthConfig = Annotated[

@@ -12,6 +12,7 @@ import datetime
 import ipaddress
 import json
 import re
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,20 +28,10 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from .auth_config import AUTH_SECRET_PATHS, AUTH_TYPES, AnonymousAuth, AuthConfig
+from .auth_config import AUTH_TYPES, AuthConfig
 from .certificates import check_manual
 
 NAMESPACE = "jupyterhub-docker"
-# Config paths that hold secrets; a value found at one of them in a key Pulumi does not hold
-# as a secret was written in plain text into the stack file, and is refused.
-SECRET_PATHS = (
-    *AUTH_SECRET_PATHS,
-    "tls.certificate",
-    "tls.key",
-    "registry.password",
-    "ssh.privateKey",
-    "dockerTls.key",
-)
 
 
 class ConfigError(RunError):
@@ -285,6 +276,38 @@ class SpawnerConfig(_Model):
         return value
 
 
+_CLASS_NAME = re.compile(r"^[A-Z][A-Za-z0-9_]*$")
+_TRAIT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class HubConfig(_Model):
+    """JupyterHub itself: what the rest of the stack config does not model."""
+
+    # {ClassName: {trait: value}}, e.g. {JupyterHub: {concurrent_spawn_limit: 10}}: applied last,
+    # exactly as written (hub/apply.py). Values are JSON.
+    extra_config: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("extra_config")
+    @classmethod
+    def _traits(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for class_name, traits in value.items():
+            if not _CLASS_NAME.match(class_name):
+                raise ValueError(
+                    f"{class_name!r} is not a configurable class name such as JupyterHub or "
+                    "DockerSpawner (they start with an upper-case letter)"
+                )
+            for trait in traits:
+                if not _TRAIT_NAME.match(trait):
+                    raise ValueError(
+                        f"{class_name}.{trait!r} is not a trait name such as concurrent_spawn_limit"
+                    )
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            raise ValueError("values must be JSON (strings, numbers, booleans, lists, maps)") from None
+        return value
+
+
 class SshConfig(_Model):
     """How to reach an ssh:// Docker host securely."""
 
@@ -336,6 +359,7 @@ class StackConfig(_Model):
     notebook: NotebookConfig = NotebookConfig()
     registry: RegistryConfig = RegistryConfig()
     spawner: SpawnerConfig = SpawnerConfig()
+    hub: HubConfig = HubConfig()
 
     @field_validator("docker_host")
     @classmethod
@@ -379,7 +403,7 @@ class StackConfig(_Model):
 
     @model_validator(mode="after")
     def _anonymous_only_on_demos(self) -> StackConfig:
-        if isinstance(self.auth, AnonymousAuth) and not self.demo:
+        if self.auth.demo_only and not self.demo:
             raise ValueError(
                 "auth.type anonymous gives a server to anyone with the link: it is only allowed on a "
                 "stack marked demo: true (set jupyterhub-docker:demo to true if this stack is a demo)"
@@ -421,6 +445,33 @@ class StackConfig(_Model):
                 "tls.behindTlsTerminator: true if another proxy terminates TLS in front"
             )
         return self
+
+
+def _leaf_types(annotation: Any) -> list[Any]:
+    """The types a field's annotation can hold: through Optional, unions, Annotated, tuples."""
+    origin = typing.get_origin(annotation)
+    if origin is None:
+        return [annotation]
+    return [leaf for arg in typing.get_args(annotation) for leaf in _leaf_types(arg)]
+
+
+def _secret_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
+    """Every config path whose value is a `SecretStr`, as `pulumi config set --path` names it."""
+    paths: list[str] = []
+    for name, field in model.model_fields.items():
+        path = f"{prefix}{field.alias or name}"
+        for leaf in _leaf_types(field.annotation):
+            if leaf is SecretStr:
+                paths.append(path)
+            elif isinstance(leaf, type) and issubclass(leaf, BaseModel):
+                paths += _secret_paths(leaf, path + ".")
+    return sorted(set(paths))
+
+
+# Config paths that hold secrets, derived from the models' `SecretStr` fields: a value found at
+# one of them in a key Pulumi does not hold as a secret was written in plain text into the
+# stack file, and is refused.
+SECRET_PATHS = tuple(_secret_paths(StackConfig))
 
 
 def _format_error(error: Any) -> str:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .auth_config import AnonymousAuth, AuthConfig, LdapAuth, OidcAuth
+from .auth_config import AuthConfig
 from .config import ConfigError, TlsConfig, resolve_path
 
 
 def read_allowed_users(auth: AuthConfig, project_dir: Path) -> list[str]:
     """Names from auth.allowedUsersFile: one per line, `#` comments and blank lines ignored."""
-    if isinstance(auth, AnonymousAuth) or auth.allowed_users_file is None:
+    if auth.users_file is None:
         return []
-    path = resolve_path(project_dir, auth.allowed_users_file, "auth.allowedUsersFile")
+    path = resolve_path(project_dir, auth.users_file, "auth.allowedUsersFile")
     names = []
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         name = line.split("#", 1)[0].strip().lower()
@@ -37,9 +37,9 @@ def read_pem_file(project_dir: Path, value: str, key: str) -> str:
 
 def read_auth_ca(auth: AuthConfig, project_dir: Path) -> str | None:
     """The PEM of auth.caCertificatesFile (the identity provider's private CA), if set."""
-    if not isinstance(auth, (OidcAuth, LdapAuth)) or auth.ca_certificates_file is None:
+    if auth.ca_file is None:
         return None
-    return read_pem_file(project_dir, auth.ca_certificates_file, "auth.caCertificatesFile")
+    return read_pem_file(project_dir, auth.ca_file, "auth.caCertificatesFile")
 
 
 def read_acme_ca_root(tls: TlsConfig, project_dir: Path) -> str | None:

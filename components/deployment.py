@@ -9,13 +9,16 @@ from pathlib import Path
 import pulumi
 import pulumi_random as random
 
-from .auth_config import AnonymousAuth, OidcAuth
+from hub.contract import RegistrySettings
+
+from .auth_config import AuthContext
 from .caddyfile import render_caddyfile
 from .config import StackConfig
 from .docker_inputs import as_secret
 from .edge import Edge
 from .host import DockerHost
-from .hub import OIDC_DISCOVERY_SECONDS, WAIT_TIMEOUT_SECONDS, Hub
+from .hub import WAIT_TIMEOUT_SECONDS, Hub
+from .hub_settings import render_secrets, render_settings
 from .images import BuiltImage, NotebookImage, RegistryPush
 from .lifecycle import Readiness, UserServers
 from .naming import StackNames
@@ -25,7 +28,6 @@ from .proxy import Proxy
 from .proxy import api_url as proxy_api_url
 from .proxy import public_target as proxy_public_target
 from .registry import Registry
-from .settings import hub_secrets, render_settings
 from .storage import DataVolume
 from .tls import SelfSignedCertificate
 
@@ -98,8 +100,11 @@ class JupyterHubDeployment(pulumi.ComponentResource):
 
         self.notebook_images = pulumi.Output.all(**{n: image.ref for n, image in notebooks.items()})
         default_name = plan.default_notebook.config.name
-        registry_settings = (
+        registry_settings: RegistrySettings | None = (
             None if registry is None else {"server": registry.server, "username": config.registry.username}
+        )
+        auth_context = AuthContext(
+            allowed_users_from_file=plan.allowed_users_from_file, callback_url=f"{self.url}hub/oauth_callback"
         )
         settings_json = self.notebook_images.apply(
             lambda images: json.dumps(
@@ -109,8 +114,7 @@ class JupyterHubDeployment(pulumi.ComponentResource):
                     notebook_images=images,
                     default_image=images[default_name],
                     proxy_api_url=proxy_api_url(names),
-                    public_url=self.url,
-                    allowed_users=plan.allowed_users_from_file,
+                    auth_context=auth_context,
                     registry=registry_settings,
                 ),
                 indent=2,
@@ -118,7 +122,7 @@ class JupyterHubDeployment(pulumi.ComponentResource):
             )
         )
         secrets_json = as_secret(
-            proxy_token.apply(lambda t: json.dumps(hub_secrets(config, t), sort_keys=True))
+            proxy_token.apply(lambda t: json.dumps(render_secrets(config, t), sort_keys=True))
         )
         hub = Hub(
             f"{name}-hub",
@@ -130,8 +134,7 @@ class JupyterHubDeployment(pulumi.ComponentResource):
             settings_json=settings_json,
             secrets_json=secrets_json,
             auth_ca_pem=plan.auth_ca_pem,
-            wait_timeout=WAIT_TIMEOUT_SECONDS
-            + (OIDC_DISCOVERY_SECONDS if isinstance(config.auth, OidcAuth) and config.auth.issuer else 0),
+            wait_timeout=WAIT_TIMEOUT_SECONDS + config.auth.start_allowance_seconds,
             # The hub programs the proxy's routes when it starts.
             depends_on=[users, proxy.container],
             opts=self._child,
@@ -153,7 +156,7 @@ class JupyterHubDeployment(pulumi.ComponentResource):
             opts=self._child,
         )
         self.ready: pulumi.Output[str] = readiness.message
-        self.admins = [] if isinstance(config.auth, AnonymousAuth) else sorted(config.auth.admins)
+        self.admins = config.auth.admin_names
         self.network = network.name
         self.data_volume = data.name
         self.registry_server = None if registry is None else registry.server

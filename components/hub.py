@@ -5,16 +5,11 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
+from hub.contract import AUTH_CA_FILE, DATA_DIR, HUB_PORT, SECRETS_FILE, SETTINGS_FILE
+
 from .docker_inputs import STOP_GRACE_SECONDS, label_inputs
 from .host import DockerHost
 from .naming import LABEL_ROLE, StackNames
-from .settings import AUTH_CA_FILE, HUB_PORT
-
-SETTINGS_FILE = "/etc/jupyterhub/settings.json"
-# Secrets arrive as an uploaded file, not environment variables, so they appear neither in
-# `docker inspect` nor in the image; the upload's content is a secret Output end to end.
-SECRETS_FILE = "/run/jhub/secrets.json"
-DATA_DIR = "/srv/jupyterhub/data"
 
 _HEALTHCHECK = (
     f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{HUB_PORT}/hub/health', timeout=4)"
@@ -23,9 +18,6 @@ _HEALTHCHECK = (
 # notice a crashed container early (it polls for "healthy" until the timeout), so this is also
 # how long a hub that cannot start takes to fail `up`.
 WAIT_TIMEOUT_SECONDS = 60
-# What a hub reading an OIDC discovery document may take on top (hub/jupyterhub_config.py
-# retries the discovery for DISCOVERY_TIMEOUT = 120 s).
-OIDC_DISCOVERY_SECONDS = 120
 
 
 class Hub(pulumi.ComponentResource):

@@ -10,11 +10,12 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
+from hub.contract import HUB_PORT
+
 from .config import PublishConfig
 from .docker_inputs import STOP_GRACE_SECONDS, label_inputs
 from .host import DockerHost
 from .naming import LABEL_ROLE, StackNames
-from .settings import HUB_PORT
 
 PUBLIC_PORT = 8000
 API_PORT = 8001

@@ -1,0 +1,265 @@
+"""The hub's configuration, as a function of the two documents the program renders.
+
+`configure(c, settings, secrets)` maps them onto JupyterHub's traits; jupyterhub_config.py only
+loads the files and calls it. Each login method is one applier in `AUTH_APPLIERS`, keyed by the
+`auth.type` its model in components/auth_config.py renders. Everything stack-specific arrives
+in the documents, so the same image serves every stack, and no Python is generated.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from traitlets.config import Config
+
+from hub.contract import DATA_DIR, AuthSettings, OidcSettings, Secrets, Settings
+
+DISCOVERY_TIMEOUT = 120  # seconds the hub waits at start for the OIDC provider's discovery
+
+Applier = Callable[[AuthSettings, Secrets, Config], None]
+
+
+def _hub_and_proxy(c: Config, settings: Settings, secrets: Secrets) -> None:
+    hub = settings["hub"]
+    # An explicit bind URL: with hub_ip alone, JupyterHub 5 binds only the address its connect
+    # host resolves to, and the container's healthcheck on 127.0.0.1 would never succeed.
+    c.JupyterHub.hub_bind_url = f"http://0.0.0.0:{hub['port']}"
+    c.JupyterHub.hub_connect_url = f"http://{hub['host']}:{hub['port']}"
+    # The proxy runs in its own container so user traffic keeps flowing while the hub restarts;
+    # the hub only talks to its REST API.
+    c.ConfigurableHTTPProxy.should_start = False
+    c.ConfigurableHTTPProxy.api_url = settings["proxy"]["apiUrl"]
+    c.ConfigurableHTTPProxy.auth_token = secrets["proxyAuthToken"]
+    # The database and the cookie secret live on the stack's data volume, so logins and users
+    # survive a restart or a replacement of the hub container.
+    c.JupyterHub.db_url = f"sqlite:///{DATA_DIR}/jupyterhub.sqlite"
+    c.JupyterHub.cookie_secret_file = f"{DATA_DIR}/jupyterhub_cookie_secret"
+    # Stopping the hub must not stop the users' servers.
+    c.JupyterHub.cleanup_servers = False
+
+
+def _allow_lists(auth: AuthSettings, c: Config) -> None:
+    c.Authenticator.admin_users = set(auth.get("admins", []))
+    c.Authenticator.allowed_users = set(auth.get("allowedUsers", []))
+    c.Authenticator.allow_all = auth.get("allowAll", False)
+
+
+def shared_password(auth: AuthSettings, secrets: Secrets, c: Config) -> None:
+    _allow_lists(auth, c)
+    c.JupyterHub.authenticator_class = "shared-password"
+    c.SharedPasswordAuthenticator.user_password = secrets["sharedPassword"]
+    if "adminPassword" in secrets:
+        c.SharedPasswordAuthenticator.admin_password = secrets["adminPassword"]
+
+
+def native(auth: AuthSettings, secrets: Secrets, c: Config) -> None:
+    import nativeauthenticator
+
+    _allow_lists(auth, c)
+    settings = auth["native"]
+    c.JupyterHub.authenticator_class = "native"
+    c.JupyterHub.template_paths = [str(Path(nativeauthenticator.__file__).parent / "templates")]
+    c.NativeAuthenticator.enable_signup = settings["signup"]
+    c.NativeAuthenticator.open_signup = settings["openSignup"]
+    c.NativeAuthenticator.minimum_password_length = settings["minimumPasswordLength"]
+    c.NativeAuthenticator.allowed_failed_logins = settings["allowedFailedLogins"]
+    c.NativeAuthenticator.seconds_before_next_try = settings["lockoutSeconds"]
+
+
+def first_use(auth: AuthSettings, secrets: Secrets, c: Config) -> None:
+    _allow_lists(auth, c)
+    c.JupyterHub.authenticator_class = "firstuseauthenticator.FirstUseAuthenticator"
+    # The password store lives on the data volume, next to the hub database.
+    c.FirstUseAuthenticator.dbm_path = f"{DATA_DIR}/firstuse-passwords.dbm"
+    c.FirstUseAuthenticator.min_password_length = auth["firstuse"]["minimumPasswordLength"]
+
+
+def github(auth: AuthSettings, secrets: Secrets, c: Config) -> None:
+    _allow_lists(auth, c)
+    settings = auth["github"]
+    c.JupyterHub.authenticator_class = "github"
+    c.GitHubOAuthenticator.client_id = settings["clientId"]
+    c.GitHubOAuthenticator.client_secret = secrets["clientSecret"]
+    c.GitHubOAuthenticator.oauth_callback_url = settings["callbackUrl"]
+    c.GitHubOAuthenticator.scope = settings["scopes"]
+    c.GitHubOAuthenticator.allowed_organizations = set(settings["allowedOrganizations"])
+
+
+def discover(oidc: OidcSettings) -> tuple[str, str, str]:
+    """The provider's endpoints: explicit, or from its discovery document (read at start)."""
+    if not oidc["issuer"]:
+        assert oidc["authorizeUrl"] and oidc["tokenUrl"] and oidc["userinfoUrl"]
+        return oidc["authorizeUrl"], oidc["tokenUrl"], oidc["userinfoUrl"]
+    context = ssl.create_default_context(cafile=oidc["caFile"]) if oidc["caFile"] else None
+    url = oidc["issuer"] + "/.well-known/openid-configuration"
+    # The provider may come up after the hub (a host reboot starts containers in any order):
+    # retry for a while instead of crash-looping, then fail with the reason.
+    deadline = time.monotonic() + DISCOVERY_TIMEOUT
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=10, context=context) as response:
+                document: dict[str, str] = json.load(response)
+            break
+        except (OSError, ValueError) as exc:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"OIDC discovery at {url} failed: {exc}") from exc
+            print(f"OIDC discovery at {url} failed ({exc}); retrying", flush=True)
+            time.sleep(2)
+    return document["authorization_endpoint"], document["token_endpoint"], document["userinfo_endpoint"]
+
+
+def oidc(auth: AuthSettings, secrets: Secrets, c: Config) -> None:
+    _allow_lists(auth, c)
+    settings = auth["oidc"]
+    authorize_url, token_url, userinfo_url = discover(settings)
+    c.JupyterHub.authenticator_class = "generic-oauth"
+    c.GenericOAuthenticator.login_service = "OpenID Connect"
+    c.GenericOAuthenticator.client_id = settings["clientId"]
+    c.GenericOAuthenticator.client_secret = secrets["clientSecret"]
+    c.GenericOAuthenticator.oauth_callback_url = settings["callbackUrl"]
+    c.GenericOAuthenticator.authorize_url = authorize_url
+    c.GenericOAuthenticator.token_url = token_url
+    c.GenericOAuthenticator.userdata_url = userinfo_url
+    c.GenericOAuthenticator.scope = settings["scopes"]
+    c.GenericOAuthenticator.username_claim = settings["usernameClaim"]
+    if settings["caFile"]:
+        c.GenericOAuthenticator.http_request_kwargs = {"ca_certs": settings["caFile"]}
+    if settings["allowedGroups"] or settings["adminGroups"]:
+        # manage_groups first: the group settings refuse to be set without it.
+        c.GenericOAuthenticator.manage_groups = True
+        c.GenericOAuthenticator.auth_state_groups_key = f"oauth_user.{settings['groupsClaim']}"
+        c.GenericOAuthenticator.allowed_groups = set(settings["allowedGroups"])
+        c.GenericOAuthenticator.admin_groups = set(settings["adminGroups"])
+
+
+def ldap_admin_groups_hook(admin_groups: list[str]) -> Callable[..., Any]:
+    """Members of auth.adminGroups are admins; LDAPAuthenticator itself only filters by group."""
+
+    async def hook(authenticator: Any, handler: Any, auth_model: dict[str, Any]) -> dict[str, Any]:
+        groups = set((auth_model.get("auth_state") or {}).get("ldap_groups", []))
+        if groups & set(admin_groups):
+            auth_model["admin"] = True
+        return auth_model
+
+    return hook
+
+
+def ldap(auth: AuthSettings, secrets: Secrets, c: Config) -> None:
+    _allow_lists(auth, c)
+    settings = auth["ldap"]
+    c.JupyterHub.authenticator_class = "ldapauthenticator.LDAPAuthenticator"
+    c.LDAPAuthenticator.server_address = settings["serverAddress"]
+    if settings["serverPort"]:
+        c.LDAPAuthenticator.server_port = settings["serverPort"]
+    c.LDAPAuthenticator.tls_strategy = settings["tlsStrategy"]
+    # ldap3 does not verify the server's certificate unless told to.
+    tls: dict[str, Any] = {"validate": ssl.CERT_REQUIRED}
+    if settings["caFile"]:
+        tls["ca_certs_file"] = settings["caFile"]
+    c.LDAPAuthenticator.tls_kwargs = tls
+    if settings["bindDnTemplates"]:
+        c.LDAPAuthenticator.bind_dn_template = settings["bindDnTemplates"]
+    lookup = settings["lookup"]
+    if lookup:
+        c.LDAPAuthenticator.lookup_dn = True
+        c.LDAPAuthenticator.user_search_base = lookup["searchBase"]
+        c.LDAPAuthenticator.user_attribute = lookup["userAttribute"]
+        # Keep the login name as the username, not the entry's cn.
+        c.LDAPAuthenticator.lookup_dn_user_dn_attribute = lookup["userAttribute"]
+        if lookup["searchUser"]:
+            c.LDAPAuthenticator.lookup_dn_search_user = lookup["searchUser"]
+            c.LDAPAuthenticator.lookup_dn_search_password = secrets["ldapSearchPassword"]
+    # Admin groups are searched too, so their members get in and can be promoted.
+    groups = sorted(set(settings["allowedGroups"]) | set(settings["adminGroups"]))
+    if groups:
+        c.LDAPAuthenticator.allowed_groups = groups
+    if settings["adminGroups"]:
+        c.Authenticator.post_auth_hook = ldap_admin_groups_hook(settings["adminGroups"])
+
+
+def anonymous(auth: AuthSettings, secrets: Secrets, c: Config) -> None:
+    c.JupyterHub.authenticator_class = "tmp"
+    # TmpAuthenticator 1.0.0 predates JupyterHub 5's explicit allow config: without this every
+    # generated user is "not allowed" and /hub/tmplogin fails with a 500.
+    c.TmpAuthenticator.allow_all = True
+
+
+AUTH_APPLIERS: dict[str, Applier] = {
+    "shared-password": shared_password,
+    "native": native,
+    "firstuse": first_use,
+    "github": github,
+    "oidc": oidc,
+    "ldap": ldap,
+    "anonymous": anonymous,
+}
+
+
+def _spawner(c: Config, settings: Settings, secrets: Secrets) -> None:
+    spawner = settings["spawner"]
+    c.JupyterHub.spawner_class = "docker"
+    c.DockerSpawner.image = spawner["image"]
+    if len(spawner["images"]) > 1:
+        # A choice in the spawn form; DockerSpawner refuses any image not in this list.
+        c.DockerSpawner.allowed_images = spawner["images"]
+    c.DockerSpawner.network_name = spawner["network"]
+    c.DockerSpawner.use_internal_ip = True
+    c.DockerSpawner.prefix = spawner["containerPrefix"]
+    c.DockerSpawner.name_template = "{prefix}-{username}"
+    # Containers are disposable; the home volume is what persists.
+    c.DockerSpawner.remove = True
+    c.DockerSpawner.notebook_dir = spawner["homeDir"]
+    # Every object created at run time carries the stack's labels, so `pulumi destroy` can find
+    # the containers and home volumes it never created itself.
+    c.DockerSpawner.extra_create_kwargs = {"labels": spawner["labels"]}
+    c.DockerSpawner.mounts = [
+        {
+            "type": "volume",
+            "source": spawner["volumePrefix"] + "-{username}",
+            "target": spawner["homeDir"],
+            "labels": spawner["volumeLabels"],
+        }
+    ]
+    c.DockerSpawner.mem_limit = spawner["memLimit"]
+    c.DockerSpawner.cpu_limit = spawner["cpuLimit"]
+    c.Spawner.start_timeout = spawner["startTimeout"]
+    c.Spawner.http_timeout = spawner["startTimeout"]
+
+    registry = settings["registry"]
+    if registry and registry["username"]:
+        server, username, password = registry["server"], registry["username"], secrets["registryPassword"]
+
+        def registry_login(spawner: Any) -> None:
+            """Log DockerSpawner's client in, so an image missing on the host is pulled with the
+            registry's credentials (images are normally present: built before the hub starts)."""
+            spawner.client.login(username=username, password=password, registry=server)
+
+        c.Spawner.pre_spawn_hook = registry_login
+
+
+def configure(c: Config, settings: Settings, secrets: Secrets) -> None:
+    """Everything the hub needs from the two documents, onto `c`."""
+    _hub_and_proxy(c, settings, secrets)
+    auth = settings["auth"]
+    try:
+        applier = AUTH_APPLIERS[auth["type"]]
+    except KeyError:
+        raise ValueError(f"settings.json: unknown auth.type {auth['type']!r}") from None
+    applier(auth, secrets, c)
+    _spawner(c, settings, secrets)
+    # hub.extraConfig last: what the stack config does not model, as the person wrote it.
+    for class_name, traits in settings.get("extraConfig", {}).items():
+        for trait, value in traits.items():
+            c[class_name][trait] = value
+
+
+def load(settings_file: str, secrets_file: str) -> tuple[Settings, Secrets]:
+    settings: Settings = json.loads(Path(settings_file).read_text())
+    secrets: Secrets = json.loads(Path(secrets_file).read_text())
+    return settings, secrets

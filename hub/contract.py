@@ -1,0 +1,146 @@
+"""The contract between the Pulumi program and the hub: the two documents the hub reads.
+
+The program renders `settings.json` (nothing secret) and `secrets.json` from the validated stack
+config (components/hub_settings.py); the hub image ships this module and reads both through the
+same types (hub/apply.py). A key renamed on one side and not the other is a type error, not a
+hub that silently ignores a setting.
+
+Plain TypedDicts: the documents are JSON, and the hub image needs no extra dependency.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NotRequired, TypedDict
+
+SETTINGS_FILE = "/etc/jupyterhub/settings.json"
+# Secrets arrive as an uploaded file, not environment variables, so they appear neither in
+# `docker inspect` nor in the image.
+SECRETS_FILE = "/run/jhub/secrets.json"
+# Where the hub finds the CA certificates it trusts for the identity provider, when set.
+AUTH_CA_FILE = "/etc/jupyterhub/auth-ca.pem"
+# The hub's database, cookie secret and first-use password store: the stack's data volume.
+DATA_DIR = "/srv/jupyterhub/data"
+HUB_PORT = 8081
+
+AuthType = Literal["shared-password", "native", "firstuse", "github", "oidc", "ldap", "anonymous"]
+
+
+class StackSettings(TypedDict):
+    project: str
+    name: str
+
+
+class HubSettings(TypedDict):
+    host: str
+    port: int
+
+
+class ProxySettings(TypedDict):
+    apiUrl: str
+
+
+class NativeSettings(TypedDict):
+    signup: bool
+    openSignup: bool
+    minimumPasswordLength: int
+    allowedFailedLogins: int
+    lockoutSeconds: int
+
+
+class FirstUseSettings(TypedDict):
+    minimumPasswordLength: int
+
+
+class GitHubSettings(TypedDict):
+    clientId: str
+    callbackUrl: str
+    allowedOrganizations: list[str]
+    scopes: list[str]
+
+
+class OidcSettings(TypedDict):
+    clientId: str
+    callbackUrl: str
+    issuer: str | None
+    authorizeUrl: str | None
+    tokenUrl: str | None
+    userinfoUrl: str | None
+    scopes: list[str]
+    usernameClaim: str
+    groupsClaim: str
+    allowedGroups: list[str]
+    adminGroups: list[str]
+    caFile: str | None
+
+
+class LdapLookupSettings(TypedDict):
+    searchBase: str
+    userAttribute: str
+    searchUser: str | None
+
+
+class LdapSettings(TypedDict):
+    serverAddress: str
+    serverPort: int | None
+    tlsStrategy: str
+    bindDnTemplates: list[str]
+    lookup: LdapLookupSettings | None
+    allowedGroups: list[str]
+    adminGroups: list[str]
+    caFile: str | None
+
+
+class AuthSettings(TypedDict):
+    """The selected login method: `type`, the lists every mode but anonymous has, and the
+    settings of the mode itself under its own key."""
+
+    type: AuthType
+    admins: NotRequired[list[str]]
+    allowedUsers: NotRequired[list[str]]
+    allowAll: NotRequired[bool]
+    native: NotRequired[NativeSettings]
+    firstuse: NotRequired[FirstUseSettings]
+    github: NotRequired[GitHubSettings]
+    oidc: NotRequired[OidcSettings]
+    ldap: NotRequired[LdapSettings]
+
+
+class RegistrySettings(TypedDict):
+    server: str
+    username: str | None
+
+
+class SpawnerSettings(TypedDict):
+    image: str
+    # Offered at spawn time when there is more than one; nothing else can be requested.
+    images: dict[str, str]
+    network: str
+    containerPrefix: str
+    volumePrefix: str
+    homeDir: str
+    memLimit: str
+    cpuLimit: float
+    startTimeout: int
+    labels: dict[str, str]
+    volumeLabels: dict[str, str]
+
+
+class Settings(TypedDict):
+    stack: StackSettings
+    hub: HubSettings
+    proxy: ProxySettings
+    auth: AuthSettings
+    registry: RegistrySettings | None
+    spawner: SpawnerSettings
+    # hub.extraConfig: {ClassName: {trait: JSON value}}, applied after everything else; absent
+    # when the stack sets none.
+    extraConfig: NotRequired[dict[str, dict[str, Any]]]
+
+
+class Secrets(TypedDict):
+    proxyAuthToken: str
+    sharedPassword: NotRequired[str]
+    adminPassword: NotRequired[str]
+    clientSecret: NotRequired[str]
+    ldapSearchPassword: NotRequired[str]
+    registryPassword: NotRequired[str]

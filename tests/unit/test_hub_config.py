@@ -1,0 +1,253 @@
+"""The hub's configuration as a function: hub/apply.py on traitlets' Config, mode by mode.
+
+Every trait the function sets is checked against the class it is set on (the real
+authenticators and spawner, installed from hub/requirements.txt): a misspelt trait would
+otherwise be ignored by JupyterHub without a word. The settings come from the program's own
+renderer, so the two sides of the contract are tested together.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from traitlets import HasTraits
+from traitlets.config import Config
+
+from components.auth_config import AuthContext
+from components.config import parse_stack_config
+from components.hub_settings import render_secrets, render_settings
+from components.naming import StackNames
+from hub import apply
+from hub.contract import Secrets, Settings
+
+NAMES = StackNames(project="jupyterhub-docker", stack="unit")
+CONTEXT = AuthContext(
+    allowed_users_from_file=["from-file"], callback_url="https://hub.example.org/hub/oauth_callback"
+)
+CLASSES: dict[str, str] = {
+    "JupyterHub": "jupyterhub.app:JupyterHub",
+    "ConfigurableHTTPProxy": "jupyterhub.proxy:ConfigurableHTTPProxy",
+    "Authenticator": "jupyterhub.auth:Authenticator",
+    "Spawner": "jupyterhub.spawner:Spawner",
+    "DockerSpawner": "dockerspawner:DockerSpawner",
+    "SharedPasswordAuthenticator": "jupyterhub.authenticators.shared:SharedPasswordAuthenticator",
+    "NativeAuthenticator": "nativeauthenticator:NativeAuthenticator",
+    "FirstUseAuthenticator": "firstuseauthenticator:FirstUseAuthenticator",
+    "GitHubOAuthenticator": "oauthenticator.github:GitHubOAuthenticator",
+    "GenericOAuthenticator": "oauthenticator.generic:GenericOAuthenticator",
+    "LDAPAuthenticator": "ldapauthenticator:LDAPAuthenticator",
+    "TmpAuthenticator": "tmpauthenticator:TmpAuthenticator",
+}
+
+
+def _class(name: str) -> type[HasTraits]:
+    module, _, attribute = CLASSES[name].partition(":")
+    imported = __import__(module, fromlist=[attribute])
+    cls: type[HasTraits] = getattr(imported, attribute)
+    return cls
+
+
+def documents(raw: dict[str, Any], secret_keys: set[str] | None = None) -> tuple[Settings, Secrets]:
+    config = parse_stack_config(raw, {"auth", "registry"} if secret_keys is None else secret_keys)
+    settings = render_settings(
+        config,
+        NAMES,
+        notebook_images={"Default": "jhub-unit-notebook-default:0123"},
+        default_image="jhub-unit-notebook-default:0123",
+        proxy_api_url="http://jhub-unit-proxy:8001",
+        auth_context=CONTEXT,
+        registry=None if not config.registry.enabled else {"server": "localhost:5000", "username": "teacher"},
+    )
+    return settings, render_secrets(config, "proxy-token")
+
+
+def configured(raw: dict[str, Any]) -> Config:
+    c = Config()
+    settings, secrets = documents(raw)
+    apply.configure(c, settings, secrets)
+    for class_name, traits in c.items():
+        known = _class(class_name).class_trait_names()
+        unknown = set(traits) - set(known)
+        assert not unknown, f"{class_name} has no traits {sorted(unknown)}"
+    return c
+
+
+SHARED = {"type": "shared-password", "allowAll": True, "password": "long-enough"}
+
+
+def test_hub_config_the_hub_reaches_the_proxy_and_keeps_its_data_on_the_volume() -> None:
+    c = configured({"auth": SHARED})
+    assert c.JupyterHub.hub_bind_url == "http://0.0.0.0:8081"
+    assert c.JupyterHub.hub_connect_url == "http://jhub-unit-hub:8081"
+    assert c.ConfigurableHTTPProxy.should_start is False
+    assert c.ConfigurableHTTPProxy.api_url == "http://jhub-unit-proxy:8001"
+    assert c.ConfigurableHTTPProxy.auth_token == "proxy-token"
+    assert c.JupyterHub.db_url == "sqlite:////srv/jupyterhub/data/jupyterhub.sqlite"
+    assert c.JupyterHub.cleanup_servers is False, "stopping the hub must not stop users' servers"
+
+
+def test_hub_config_shared_password_with_an_admin_password() -> None:
+    c = configured({"auth": {**SHARED, "admins": ["teacher"], "adminPassword": "a" * 32}})
+    assert c.JupyterHub.authenticator_class == "shared-password"
+    assert c.SharedPasswordAuthenticator.user_password == "long-enough"
+    assert c.SharedPasswordAuthenticator.admin_password == "a" * 32
+    assert c.Authenticator.admin_users == {"teacher"}
+    assert c.Authenticator.allowed_users == {"from-file"}
+    assert c.Authenticator.allow_all is True
+
+
+def test_hub_config_native_signup_and_lockout() -> None:
+    c = configured({"auth": {"type": "native", "admins": ["boss"], "openSignup": True, "lockoutSeconds": 5}})
+    assert c.JupyterHub.authenticator_class == "native"
+    assert c.NativeAuthenticator.open_signup is True
+    assert c.NativeAuthenticator.seconds_before_next_try == 5
+    assert c.JupyterHub.template_paths[0].endswith("nativeauthenticator/templates")
+
+
+def test_hub_config_first_use_keeps_its_passwords_on_the_data_volume() -> None:
+    c = configured({"auth": {"type": "firstuse", "allowAll": True, "minimumPasswordLength": 12}})
+    assert c.FirstUseAuthenticator.dbm_path == "/srv/jupyterhub/data/firstuse-passwords.dbm"
+    assert c.FirstUseAuthenticator.min_password_length == 12
+
+
+def test_hub_config_github_callback_scopes_and_organisations() -> None:
+    auth = {"type": "github", "clientId": "Iv1.abc", "clientSecret": "gh", "allowedOrganizations": ["lab"]}
+    c = configured({"auth": auth})
+    assert c.GitHubOAuthenticator.client_secret == "gh"
+    assert c.GitHubOAuthenticator.oauth_callback_url == CONTEXT.callback_url
+    assert c.GitHubOAuthenticator.scope == ["read:user", "read:org"]
+    assert c.GitHubOAuthenticator.allowed_organizations == {"lab"}
+
+
+OIDC = {
+    "type": "oidc",
+    "clientId": "hub",
+    "clientSecret": "oidc-secret",
+    "allowedGroups": ["staff"],
+    "adminGroups": ["admins"],
+}
+
+
+def test_hub_config_oidc_with_explicit_endpoints_and_groups() -> None:
+    endpoints = {
+        "authorizeUrl": "https://id.example.org/auth",
+        "tokenUrl": "https://id.example.org/token",
+        "userinfoUrl": "https://id.example.org/me",
+    }
+    c = configured({"auth": {**OIDC, **endpoints}})
+    assert c.JupyterHub.authenticator_class == "generic-oauth"
+    assert c.GenericOAuthenticator.userdata_url == "https://id.example.org/me"
+    assert c.GenericOAuthenticator.manage_groups is True
+    assert c.GenericOAuthenticator.auth_state_groups_key == "oauth_user.groups"
+    assert c.GenericOAuthenticator.admin_groups == {"admins"}
+
+
+@pytest.fixture
+def discovery() -> Iterator[str]:
+    """A real HTTP server with a discovery document (the issuer is read when the hub starts)."""
+    document = {
+        "authorization_endpoint": "https://id.example.org/a",
+        "token_endpoint": "https://id.example.org/t",
+        "userinfo_endpoint": "https://id.example.org/u",
+    }
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            found = self.path == "/realm/.well-known/openid-configuration"
+            body = json.dumps(document if found else {}).encode()
+            self.send_response(200 if found else 404)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/realm"
+    server.shutdown()
+
+
+def test_hub_config_oidc_reads_the_issuers_discovery_document(discovery: str) -> None:
+    settings, secrets = documents({"auth": {**OIDC, "issuer": "https://id.example.org/realm"}})
+    settings["auth"]["oidc"]["issuer"] = discovery  # the config only admits https; this is a test server
+    c = Config()
+    apply.configure(c, settings, secrets)
+    assert (c.GenericOAuthenticator.authorize_url, c.GenericOAuthenticator.token_url) == (
+        "https://id.example.org/a",
+        "https://id.example.org/t",
+    )
+
+
+def test_hub_config_ldap_lookup_groups_and_the_admin_hook() -> None:
+    auth = {
+        "type": "ldap",
+        "serverAddress": "ldap.example.org",
+        "lookup": {"searchBase": "ou=people,dc=x", "searchUser": "cn=reader,dc=x", "searchPassword": "rd"},
+        "allowedGroups": ["cn=users,dc=x"],
+        "adminGroups": ["cn=admins,dc=x"],
+    }
+    c = configured({"auth": auth})
+    assert c.LDAPAuthenticator.lookup_dn is True
+    assert c.LDAPAuthenticator.lookup_dn_search_password == "rd"
+    assert c.LDAPAuthenticator.allowed_groups == ["cn=admins,dc=x", "cn=users,dc=x"]
+    assert c.LDAPAuthenticator.tls_kwargs["validate"] == 2  # ssl.CERT_REQUIRED
+    assert callable(c.Authenticator.post_auth_hook)
+
+
+def test_hub_config_anonymous_allows_the_generated_users() -> None:
+    c = configured({"auth": {"type": "anonymous"}, "demo": True})
+    assert c.JupyterHub.authenticator_class == "tmp"
+    assert c.TmpAuthenticator.allow_all is True
+
+
+def test_hub_config_every_auth_type_has_one_applier() -> None:
+    from components.auth_config import AUTH_TYPES
+
+    assert set(apply.AUTH_APPLIERS) == set(AUTH_TYPES)
+
+
+def test_hub_config_the_spawner_and_the_registry_login() -> None:
+    c = configured(
+        {"auth": SHARED, "registry": {"enabled": True, "username": "teacher", "password": "reg-pw"}}
+    )
+    assert c.JupyterHub.spawner_class == "docker"
+    assert c.DockerSpawner.network_name == "jhub-unit-net"
+    assert c.DockerSpawner.extra_create_kwargs == {
+        "labels": {
+            "org.jupyterhub-docker.project": "jupyterhub-docker",
+            "org.jupyterhub-docker.stack": "unit",
+            "org.jupyterhub-docker.role": "user-server",
+        }
+    }
+    assert c.DockerSpawner.mounts[0]["source"] == "jhub-unit-home-{username}"
+    assert c.Spawner.start_timeout == 120
+    logins: list[dict[str, str]] = []
+
+    class Client:
+        def login(self, **kwargs: str) -> None:
+            logins.append(kwargs)
+
+    class Spawned:
+        client = Client()
+
+    c.Spawner.pre_spawn_hook(Spawned())
+    assert logins == [{"username": "teacher", "password": "reg-pw", "registry": "localhost:5000"}]
+
+
+def test_hub_config_extra_config_is_applied_last() -> None:
+    c = configured(
+        {
+            "auth": SHARED,
+            "hub": {
+                "extraConfig": {"JupyterHub": {"concurrent_spawn_limit": 3}, "Spawner": {"start_timeout": 30}}
+            },
+        }
+    )
+    assert c.JupyterHub.concurrent_spawn_limit == 3
+    assert c.Spawner.start_timeout == 30, "the stack's own setting is overridden"
