@@ -1,21 +1,21 @@
-"""Deploy a multi-user JupyterHub onto a Docker host: validate config, build the graph, export."""
+"""Deploy a multi-user JupyterHub onto a Docker host: validate, plan, then build the graph."""
 
 from pathlib import Path
 
 import pulumi
 
 from components.config import load_from_pulumi
-from components.deployment import DeploymentArgs, JupyterHubDeployment
+from components.deployment import JupyterHubDeployment
 from components.naming import StackNames
+from components.plan import plan_deployment
 
-# Fails with every problem listed before a single resource is registered.
+# Every problem of the config and of what it points at is reported at once, before a single
+# resource is registered, not even the root component.
 config = load_from_pulumi()
 names = StackNames(project=pulumi.get_project(), stack=pulumi.get_stack())
+plan = plan_deployment(config, names, Path(__file__).resolve().parent)
 
-hub = JupyterHubDeployment(
-    "jupyterhub",
-    DeploymentArgs(config=config, names=names, project_dir=Path(__file__).resolve().parent),
-)
+hub = JupyterHubDeployment("jupyterhub", plan)
 
 pulumi.export("url", hub.url)
 pulumi.export("dockerHost", hub.docker_host)

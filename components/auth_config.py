@@ -93,7 +93,7 @@ def _min_length(minimum: int) -> AfterValidator:
 def _https_url(value: str) -> str:
     parsed = urlparse(value)
     if parsed.scheme != "https" or not parsed.netloc:
-        raise ValueError(f"must be an https:// URL, got {value!r}")
+        raise ValueError("must be an https:// URL")
     return value.rstrip("/")
 
 

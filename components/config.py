@@ -13,8 +13,9 @@ import ipaddress
 import json
 import re
 import typing
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pulumi import RunError
 from pydantic import (
@@ -29,18 +30,48 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from .auth_config import AUTH_TYPES, AuthConfig
-from .certificates import check_manual
+from .manual_certificate import check_manual
 
 NAMESPACE = "jupyterhub-docker"
+T = TypeVar("T")
 
 
 class ConfigError(RunError):
-    """The stack config is invalid; the message lists every problem, one per line.
+    """The stack config is invalid; the message lists every problem, one per line, each naming
+    its config key. Raise one with `config_problem(key, message)`; the plan step gathers them
+    (`Problems`) so a person reads every problem of a config at once.
 
     A `pulumi.RunError`: the Python language host prints only the message of a RunError, and a
     traceback for any other exception (pulumi/pulumi sdk/python/cmd/pulumi-language-python-exec),
     so a person sees the problem, not the program's internals.
     """
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid stack config:\n  " + "\n  ".join(problems))
+
+
+def config_problem(key: str, message: str) -> ConfigError:
+    """`key: message`, as the one problem of a ConfigError."""
+    return ConfigError([f"{key}: {message}"])
+
+
+class Problems:
+    """Gathers the problems of several checks, to report them together."""
+
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    def check(self, action: Callable[[], T]) -> T | None:
+        try:
+            return action()
+        except ConfigError as error:
+            self.found.extend(error.problems)
+            return None
+
+    def raise_if_any(self) -> None:
+        if self.found:
+            raise ConfigError(self.found)
 
 
 class _Model(BaseModel):
@@ -144,7 +175,7 @@ class PublishConfig(_Model):
         try:
             ipaddress.ip_address(value)
         except ValueError:
-            raise ValueError(f"must be an IP address such as 127.0.0.1 or 0.0.0.0, got {value!r}") from None
+            raise ValueError("must be an IP address such as 127.0.0.1 or 0.0.0.0") from None
         return value
 
     @property
@@ -272,7 +303,7 @@ class SpawnerConfig(_Model):
     @classmethod
     def _memory(cls, value: str) -> str:
         if not _MEMORY.match(value):
-            raise ValueError(f"must be a size such as 512M or 2G, got {value!r}")
+            raise ValueError("must be a size such as 512M or 2G")
         return value
 
 
@@ -366,9 +397,7 @@ class StackConfig(_Model):
     def _known_scheme(cls, value: str) -> str:
         if value.startswith("unix:///") or _SSH_HOST.match(value) or _TCP_HOST.match(value):
             return value
-        raise ValueError(
-            f"must be unix:///path/to/docker.sock, ssh://user@host[:port] or tcp://host:port, got {value!r}"
-        )
+        raise ValueError("must be unix:///path/to/docker.sock, ssh://user@host[:port] or tcp://host:port")
 
     @property
     def ssh_target(self) -> tuple[str, str, int] | None:
@@ -517,7 +546,7 @@ def parse_stack_config(raw: dict[str, Any], secret_keys: set[str] | frozenset[st
         problems.extend(_format_error(e) for e in exc.errors())
         config = None
     if problems or config is None:
-        raise ConfigError("invalid stack config:\n  " + "\n  ".join(problems))
+        raise ConfigError(problems)
     return config
 
 
@@ -554,5 +583,5 @@ def resolve_path(project_dir: Path, value: str, key: str) -> Path:
     if not path.is_absolute():
         path = project_dir / path
     if not path.exists():
-        raise ConfigError(f"invalid stack config:\n  {key}: {value!r} does not exist ({path})")
+        raise config_problem(key, f"{value!r} does not exist ({path})")
     return path

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .auth_config import AuthConfig
-from .config import ConfigError, TlsConfig, resolve_path
+from .config import TlsConfig, config_problem, resolve_path
 
 
 def read_allowed_users(auth: AuthConfig, project_dir: Path) -> list[str]:
@@ -19,9 +19,9 @@ def read_allowed_users(auth: AuthConfig, project_dir: Path) -> list[str]:
         if not name:
             continue
         if any(c.isspace() for c in name):
-            raise ConfigError(
-                f"invalid stack config:\n  auth.allowedUsersFile: line {number} of {path} holds "
-                f"{line.strip()!r}; write one username per line"
+            raise config_problem(
+                "auth.allowedUsersFile",
+                f"line {number} of {path} holds {line.strip()!r}; write one username per line",
             )
         names.append(name)
     return sorted(set(names))
@@ -31,7 +31,7 @@ def read_pem_file(project_dir: Path, value: str, key: str) -> str:
     path = resolve_path(project_dir, value, key)
     pem = path.read_text()
     if "-----BEGIN CERTIFICATE-----" not in pem:
-        raise ConfigError(f"invalid stack config:\n  {key}: {value!r} holds no PEM certificate")
+        raise config_problem(key, f"{value!r} holds no PEM certificate")
     return pem
 
 

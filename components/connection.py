@@ -18,7 +18,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import ConfigError, StackConfig
+from .config import StackConfig, config_problem
 
 STATE_DIR = ".jhub-docker"
 
@@ -67,9 +67,7 @@ class ConnectionFiles:
         ssh = config.ssh
         real_ssh = shutil.which("ssh")
         if real_ssh is None:
-            raise ConfigError(
-                "invalid stack config:\n  dockerHost: an ssh:// host needs the `ssh` client on PATH"
-            )
+            raise config_problem("dockerHost", "an ssh:// host needs the `ssh` client on PATH")
         root = project_dir / self.root
         lines = ["Host *", "  BatchMode yes", "  ConnectTimeout 10", "  ServerAliveInterval 30"]
         # Inside the files, absolute paths: they are rewritten on every run of the program.

@@ -14,7 +14,7 @@ import ssl
 import tempfile
 from pathlib import Path
 
-from .config import ConfigError, StackConfig
+from .config import ConfigError, StackConfig, config_problem
 
 _PING = b"GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n"
 
@@ -28,7 +28,7 @@ def _answer(sock: socket.socket) -> str:
 
 
 def _fail(host: str, reason: str) -> ConfigError:
-    return ConfigError(f"dockerHost {host}: {reason}")
+    return config_problem("dockerHost", f"{host}: {reason}")
 
 
 def _check_unix(host: str) -> None:
@@ -69,8 +69,8 @@ def _check_tcp(config: StackConfig) -> None:
         try:
             context.load_cert_chain(cert, key)
         except ssl.SSLError as exc:
-            raise ConfigError(
-                f"dockerTls.cert / dockerTls.key: not a matching certificate and key ({exc})"
+            raise config_problem(
+                "dockerTls.cert", f"not a certificate matching dockerTls.key ({exc})"
             ) from None
     try:
         with (

@@ -19,8 +19,6 @@ import pulumi
 import pulumi_command as command
 import pulumi_docker as docker
 
-from .config import StackConfig
-from .connection import ConnectionFiles
 from .docker_inputs import as_secret, label_inputs
 from .naming import LABEL_STACK, StackNames
 from .scripts import PYTHON, script
@@ -43,60 +41,49 @@ def parse_platform(check_output: str) -> str:
     return ""
 
 
+@dataclass(frozen=True)
+class ClientTls:
+    """Client TLS for a tcp:// engine, as PEM (the key is a secret)."""
+
+    ca: str
+    cert: str
+    key: str
+
+
+@dataclass(frozen=True)
+class DockerHostArgs:
+    """How to reach the stack's engine, derived by the plan step from the config."""
+
+    docker_host: str
+    names: StackNames
+    # The engine's socket path on the host, mounted into the hub for DockerSpawner.
+    socket_path: str
+    # Environment of the docker CLI calls on this host, and of the connection check.
+    command_env: dict[str, str]
+    check_env: dict[str, str]
+    ssh_opts: tuple[str, ...] | None
+    tls: ClientTls | None
+    # The probe image, pulled before the port check (the proxy's: every stack has it, with /bin/sh).
+    probe_image: str
+    ports: tuple[PublishedPort, ...]
+
+
 class DockerHost(pulumi.ComponentResource):
     provider: docker.Provider
-    # Environment for docker CLI calls on this host (DOCKER_HOST and how to authenticate).
     command_env: dict[str, str]
-    # The engine's socket path on the host, mounted into the hub for DockerSpawner.
     socket_path: str
     # The engine's platform (`linux/amd64`): what images are built for.
     platform: pulumi.Output[str]
-    # The probe image, pulled before the port check (the proxy's image: every stack has it).
     probe_image: pulumi.Output[str]
+    preflight: list[pulumi.Resource]
 
-    def __init__(
-        self,
-        name: str,
-        config: StackConfig,
-        *,
-        names: StackNames,
-        probe_image: str,
-        ports: list[PublishedPort],
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    def __init__(self, name: str, args: DockerHostArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("jupyterhub-docker:index:DockerHost", name, None, opts)
-        self.host = config.docker_host
-        files = ConnectionFiles(names.stack)
-        check_env = {"DOCKER_HOST": self.host}
-        ssh_opts: list[str] | None = None
-        tls_material: tuple[str, str, pulumi.Output[str]] | None = None
-        if config.ssh_target is not None:
-            user, address, port = config.ssh_target
-            self.command_env = {"DOCKER_HOST": self.host, "JHUB_SSH_BIN": str(files.ssh_bin)}
-            check_env = {
-                **self.command_env,
-                "JHUB_SSH_TARGET": f"{user}@{address}",
-                "JHUB_SSH_PORT": str(port),
-            }
-            ssh_opts = ["-F", str(files.ssh_config)]
-            self.socket_path = config.docker_socket
-        elif config.docker_tls is not None:
-            self.command_env = {
-                "DOCKER_HOST": self.host,
-                "DOCKER_TLS_VERIFY": "1",
-                "DOCKER_CERT_PATH": str(files.tls_dir),
-            }
-            check_env = self.command_env
-            tls = config.docker_tls
-            tls_material = (
-                tls.ca.get_secret_value(),
-                tls.cert.get_secret_value(),
-                as_secret(pulumi.Output.from_input(tls.key.get_secret_value())),
-            )
-            self.socket_path = config.docker_socket
-        else:
-            self.command_env = {"DOCKER_HOST": self.host}
-            self.socket_path = self.host.removeprefix("unix://")
+        self.host = args.docker_host
+        self.command_env = args.command_env
+        self.socket_path = args.socket_path
+        names = args.names
+        tls = args.tls
         child = pulumi.ResourceOptions(parent=self)
         # Before anything is created: can we reach the engine, as whom, with the pinned key? A
         # wrong host key, an unknown user or an unreachable host fails here, naming which.
@@ -104,30 +91,30 @@ class DockerHost(pulumi.ComponentResource):
             f"{name}-connection",
             create=script("check_docker_host"),
             interpreter=PYTHON,
-            environment=check_env,
+            environment=args.check_env,
             opts=child,
         )
         self.platform = self.connection.stdout.apply(parse_platform)
         self.provider = docker.Provider(
             f"{name}-provider",
             host=self.host,
-            ssh_opts=ssh_opts,
-            ca_material="" if tls_material is None else tls_material[0],
-            cert_material="" if tls_material is None else tls_material[1],
-            key_material="" if tls_material is None else tls_material[2],
+            ssh_opts=None if args.ssh_opts is None else list(args.ssh_opts),
+            ca_material="" if tls is None else tls.ca,
+            cert_material="" if tls is None else tls.cert,
+            key_material="" if tls is None else as_secret(pulumi.Output.from_input(tls.key)),
             cert_path="",
             context="",
             opts=child,
         )
         probe = docker.RemoteImage(
             f"{name}-probe-image",
-            name=probe_image,
+            name=args.probe_image,
             keep_locally=True,
             opts=pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=[self.connection]),
         )
         self.probe_image = probe.name
         # Re-run whenever the published ports change (a change of triggers replaces a Command).
-        ports_json = json.dumps([p.__dict__ for p in ports], sort_keys=True)
+        ports_json = json.dumps([p.__dict__ for p in args.ports], sort_keys=True)
         self.ports_check = command.local.Command(
             f"{name}-ports",
             create=script("check_ports"),

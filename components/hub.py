@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_docker as docker
 
@@ -16,49 +18,54 @@ _HEALTHCHECK = (
 )
 # How long `pulumi up` waits for the healthcheck to pass before it fails. The provider does not
 # notice a crashed container early (it polls for "healthy" until the timeout), so this is also
-# how long a hub that cannot start takes to fail `up`.
+# how long a hub that cannot start takes to fail `up`. An auth mode may need more
+# (`start_allowance_seconds`: reading an OIDC discovery document).
 WAIT_TIMEOUT_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class HubArgs:
+    host: DockerHost
+    names: StackNames
+    image: pulumi.Input[str]
+    network: pulumi.Input[str]
+    data_volume: pulumi.Input[str]
+    settings_json: pulumi.Input[str]
+    # Secrets arrive as an uploaded file, not environment variables, so they appear neither in
+    # `docker inspect` nor in the image; the upload's content is a secret Output end to end.
+    secrets_json: pulumi.Output[str]
+    auth_ca_pem: str | None
+    wait_timeout: int
+    # What must exist first: the user servers' cleanup (so the hub is deleted before it) and
+    # the proxy (the hub programs its routes when it starts).
+    depends_on: tuple[pulumi.Resource, ...]
 
 
 class Hub(pulumi.ComponentResource):
     container_id: pulumi.Output[str]
 
-    def __init__(
-        self,
-        name: str,
-        host: DockerHost,
-        *,
-        names: StackNames,
-        image: pulumi.Input[str],
-        network: pulumi.Input[str],
-        data_volume: pulumi.Input[str],
-        settings_json: pulumi.Input[str],
-        secrets_json: pulumi.Output[str],
-        auth_ca_pem: str | None,
-        wait_timeout: int,
-        depends_on: list[pulumi.Resource],
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    def __init__(self, name: str, args: HubArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("jupyterhub-docker:index:Hub", name, None, opts)
+        names = args.names
+        uploads = [
+            docker.ContainerUploadArgs(file=SETTINGS_FILE, content=args.settings_json),
+            docker.ContainerUploadArgs(file=SECRETS_FILE, content=args.secrets_json),
+        ]
+        if args.auth_ca_pem:
+            uploads.append(docker.ContainerUploadArgs(file=AUTH_CA_FILE, content=args.auth_ca_pem))
         container = docker.Container(
             f"{name}-container",
             name=names.hub,
-            image=image,
-            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network)],
+            image=args.image,
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network)],
             volumes=[
-                docker.ContainerVolumeArgs(volume_name=data_volume, container_path=DATA_DIR),
+                docker.ContainerVolumeArgs(volume_name=args.data_volume, container_path=DATA_DIR),
                 # DockerSpawner creates the user servers through the engine's socket.
-                docker.ContainerVolumeArgs(host_path=host.socket_path, container_path="/var/run/docker.sock"),
-            ],
-            uploads=[
-                docker.ContainerUploadArgs(file=SETTINGS_FILE, content=settings_json),
-                docker.ContainerUploadArgs(file=SECRETS_FILE, content=secrets_json),
-                *(
-                    [docker.ContainerUploadArgs(file=AUTH_CA_FILE, content=auth_ca_pem)]
-                    if auth_ca_pem
-                    else []
+                docker.ContainerVolumeArgs(
+                    host_path=args.host.socket_path, container_path="/var/run/docker.sock"
                 ),
             ],
+            uploads=uploads,
             restart="unless-stopped",
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD", "python3", "-c", _HEALTHCHECK],
@@ -71,13 +78,16 @@ class Hub(pulumi.ComponentResource):
             # does not within the timeout: a hub that crashes at start fails `up`, not later
             # (the provider only reads `must_run` back on refresh).
             wait=True,
-            wait_timeout=wait_timeout,
+            wait_timeout=args.wait_timeout,
             destroy_grace_seconds=STOP_GRACE_SECONDS,
             labels=label_inputs(docker.ContainerLabelArgs, {**names.labels, LABEL_ROLE: "hub"}),
             # The provider updates a changed healthcheck in the state only, never on the engine
             # (it is not ForceNew and Update ignores it): replace the container instead.
-            opts=host.child_opts(
-                self, delete_before_replace=True, depends_on=depends_on, replace_on_changes=["healthcheck"]
+            opts=args.host.child_opts(
+                self,
+                delete_before_replace=True,
+                depends_on=list(args.depends_on),
+                replace_on_changes=["healthcheck"],
             ),
         )
         self.container_id = container.id

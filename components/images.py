@@ -12,14 +12,15 @@ import json
 import os
 import re
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
 import pulumi_command as command
 import pulumi_docker as docker
 
-from .config import ConfigError, ImagesConfig, resolve_path
+from .config import ImagesConfig, config_problem, resolve_path
+from .config_files import read_pem_file
 from .dockerignore import context_files
 from .host import DockerHost
 from .scripts import PYTHON, script
@@ -47,7 +48,7 @@ def hub_jupyterhub_version(project_dir: Path) -> str:
     requirements = (project_dir / "hub" / "requirements.txt").read_text()
     match = re.search(r"^jupyterhub==([0-9][^\s#]*)", requirements, re.MULTILINE)
     if not match:
-        raise ConfigError("hub/requirements.txt must pin jupyterhub==<version>")
+        raise config_problem("hub/requirements.txt", "must pin jupyterhub==<version>")
     return match.group(1)
 
 
@@ -57,13 +58,7 @@ def common_build_args(images: ImagesConfig, project_dir: Path) -> dict[str, str]
     if images.pip_index_url:
         args["PIP_INDEX_URL"] = images.pip_index_url
     if images.ca_certificates_file:
-        path = resolve_path(project_dir, images.ca_certificates_file, "images.caCertificatesFile")
-        pem = path.read_text()
-        if "-----BEGIN CERTIFICATE-----" not in pem:
-            raise ConfigError(
-                "invalid stack config:\n  images.caCertificatesFile: "
-                f"{images.ca_certificates_file!r} holds no PEM certificate"
-            )
+        pem = read_pem_file(project_dir, images.ca_certificates_file, "images.caCertificatesFile")
         args["EXTRA_CA_CERTS"] = pem.strip()
     return args
 
@@ -81,20 +76,46 @@ class RegistryPush:
 
 @dataclass(frozen=True)
 class BuildSpec:
-    repository: str
-    project_dir: Path
-    context: str  # relative to the project directory, as pulumi-docker resolves it
-    dockerfile: str = "Dockerfile"
-    build_args: dict[str, str] = field(default_factory=dict)
+    """An image to build, checked and tagged by the plan step before anything is registered."""
 
-    def checked_context(self, key: str) -> Path:
-        """The context directory, after checking it and its Dockerfile exist."""
-        context = resolve_path(self.project_dir, self.context, f"{key}.context")
-        if not (context / self.dockerfile).is_file():
-            raise ConfigError(
-                f"invalid stack config:\n  {key}.dockerfile: no {self.dockerfile!r} in {context}"
-            )
-        return context
+    repository: str
+    context: str  # relative to the project directory, as pulumi-docker resolves it
+    dockerfile: str
+    build_args: dict[str, str]
+    tag: str  # the content hash (context_hash)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.repository}:{self.tag}"
+
+
+def build_spec(
+    project_dir: Path,
+    key: str,
+    *,
+    repository: str,
+    context: str,
+    dockerfile: str = "Dockerfile",
+    build_args: dict[str, str],
+) -> BuildSpec:
+    """Check the context and its Dockerfile (`key` names them in the config) and tag the build."""
+    directory = resolve_path(project_dir, context, f"{key}.context")
+    if not (directory / dockerfile).is_file():
+        raise config_problem(f"{key}.dockerfile", f"no {dockerfile!r} in {directory}")
+    return BuildSpec(
+        repository=repository,
+        context=context,
+        dockerfile=dockerfile,
+        build_args=build_args,
+        tag=context_hash(directory, dockerfile, build_args),
+    )
+
+
+@dataclass(frozen=True)
+class BuiltImageArgs:
+    host: DockerHost
+    spec: BuildSpec
+    push: RegistryPush | None
 
 
 class BuiltImage(pulumi.ComponentResource):
@@ -103,17 +124,9 @@ class BuiltImage(pulumi.ComponentResource):
 
     ref: pulumi.Output[str]
 
-    def __init__(
-        self,
-        name: str,
-        host: DockerHost,
-        spec: BuildSpec,
-        *,
-        push: RegistryPush | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    def __init__(self, name: str, args: BuiltImageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("jupyterhub-docker:index:BuiltImage", name, None, opts)
-        tag = context_hash(spec.checked_context(name), spec.dockerfile, spec.build_args)
+        host, spec, push = args.host, args.spec, args.push
         build = docker.DockerBuildArgs(
             context=spec.context,
             dockerfile=f"{spec.context}/{spec.dockerfile}",
@@ -125,7 +138,7 @@ class BuiltImage(pulumi.ComponentResource):
         )
         image = docker.Image(
             f"{name}-image",
-            image_name=f"{spec.repository}:{tag}",
+            image_name=spec.ref,
             build=build,
             skip_push=push is None,
             registry=None
@@ -137,36 +150,34 @@ class BuiltImage(pulumi.ComponentResource):
         self.register_outputs({"ref": self.ref})
 
 
+@dataclass(frozen=True)
+class NotebookImageArgs:
+    host: DockerHost
+    source: BuildSpec | str  # built, or pulled by reference
+    hub_version: str  # the JupyterHub version the image must match (major)
+    push: RegistryPush | None
+
+
 class NotebookImage(pulumi.ComponentResource):
     """A single-user image, built or pulled, checked against the hub's JupyterHub major."""
 
     ref: pulumi.Output[str]
 
     def __init__(
-        self,
-        name: str,
-        host: DockerHost,
-        *,
-        pull: str | None,
-        build: BuildSpec | None,
-        hub_version: str,
-        push: RegistryPush | None = None,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: NotebookImageArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("jupyterhub-docker:index:NotebookImage", name, None, opts)
-        if build is not None:
-            ref = BuiltImage(
-                f"{name}-build", host, build, push=push, opts=pulumi.ResourceOptions(parent=self)
-            ).ref
-        elif pull is not None:
-            ref = host.pull(self, f"{name}-pull", pull)
-        else:  # the config model guarantees one of the two
-            raise ConfigError("invalid stack config:\n  notebook: an image needs image or build")
+        host = args.host
+        if isinstance(args.source, BuildSpec):
+            built = BuiltImageArgs(host=host, spec=args.source, push=args.push)
+            ref = BuiltImage(f"{name}-build", built, pulumi.ResourceOptions(parent=self)).ref
+        else:
+            ref = host.pull(self, f"{name}-pull", args.source)
         check = command.local.Command(
             f"{name}-version-check",
             create=script("check_jupyterhub_version"),
             interpreter=PYTHON,
-            environment={**host.command_env, "JHUB_IMAGE": ref, "JHUB_EXPECTED_VERSION": hub_version},
+            environment={**host.command_env, "JHUB_IMAGE": ref, "JHUB_EXPECTED_VERSION": args.hub_version},
             triggers=[ref],
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_docker as docker
 
@@ -10,23 +12,25 @@ from .host import DockerHost
 from .naming import StackNames
 
 
+@dataclass(frozen=True)
+class StackNetworkArgs:
+    host: DockerHost
+    names: StackNames
+
+
 class StackNetwork(pulumi.ComponentResource):
-    def __init__(
-        self,
-        name: str,
-        host: DockerHost,
-        names: StackNames,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: StackNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("jupyterhub-docker:index:StackNetwork", name, None, opts)
         network = docker.Network(
             f"{name}-network",
-            name=names.network,
+            name=args.names.network,
             driver="bridge",
-            labels=label_inputs(docker.NetworkLabelArgs, names.labels),
+            labels=label_inputs(docker.NetworkLabelArgs, args.names.labels),
             # Every argument replaces a network (kreuzwerker: all ForceNew); its name is fixed,
             # so the old one must go first: Docker refuses a second network of that name.
-            opts=host.child_opts(self, delete_before_replace=True),
+            opts=args.host.child_opts(self, delete_before_replace=True),
         )
-        self.name: pulumi.Output[str] = network.name
+        self.name = network.name
         self.register_outputs({"name": self.name})

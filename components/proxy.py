@@ -7,14 +7,15 @@ cut users' connections to their servers.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_docker as docker
 
 from hub.contract import HUB_PORT
 
-from .config import PublishConfig
 from .docker_inputs import STOP_GRACE_SECONDS, label_inputs
-from .host import DockerHost
+from .host import DockerHost, PublishedPort
 from .naming import LABEL_ROLE, StackNames
 
 PUBLIC_PORT = 8000
@@ -44,27 +45,29 @@ def public_target(names: StackNames) -> str:
     return f"{names.proxy}:{PUBLIC_PORT}"
 
 
+@dataclass(frozen=True)
+class ProxyArgs:
+    host: DockerHost
+    names: StackNames
+    image: pulumi.Input[str]
+    network: pulumi.Input[str]
+    # Published only without TLS; with TLS the edge is the only way in.
+    publish: PublishedPort | None
+    auth_token: pulumi.Output[str]
+
+
 class Proxy(pulumi.ComponentResource):
     container: docker.Container
+    container_id: pulumi.Output[str]
 
-    def __init__(
-        self,
-        name: str,
-        host: DockerHost,
-        *,
-        names: StackNames,
-        image: pulumi.Input[str],
-        network: pulumi.Input[str],
-        publish: tuple[PublishConfig, int] | None,
-        auth_token: pulumi.Output[str],
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    def __init__(self, name: str, args: ProxyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("jupyterhub-docker:index:Proxy", name, None, opts)
+        names, publish = args.names, args.publish
         hub_url = f"http://{names.hub}:{HUB_PORT}"
         container = docker.Container(
             f"{name}-container",
             name=names.proxy,
-            image=image,
+            image=args.image,
             entrypoints=["/bin/sh", "-c", _LAUNCHER, "configurable-http-proxy"],
             command=[
                 "--ip=0.0.0.0",
@@ -74,18 +77,17 @@ class Proxy(pulumi.ComponentResource):
                 f"--default-target={hub_url}",
                 f"--error-target={hub_url}/hub/error",
             ],
-            uploads=[docker.ContainerUploadArgs(file=TOKEN_FILE, content=auth_token)],
-            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network)],
-            # Published only without TLS; with TLS the edge is the only way in.
+            uploads=[docker.ContainerUploadArgs(file=TOKEN_FILE, content=args.auth_token)],
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network)],
             ports=[]
             if publish is None
-            else [docker.ContainerPortArgs(internal=PUBLIC_PORT, external=publish[1], ip=publish[0].address)],
+            else [docker.ContainerPortArgs(internal=PUBLIC_PORT, external=publish.port, ip=publish.address)],
             restart="unless-stopped",
             destroy_grace_seconds=STOP_GRACE_SECONDS,
             labels=label_inputs(docker.ContainerLabelArgs, {**names.labels, LABEL_ROLE: "proxy"}),
             # The container name is fixed, so a replacement must remove the old one first.
-            opts=host.child_opts(self, delete_before_replace=True),
+            opts=args.host.child_opts(self, delete_before_replace=True),
         )
         self.container = container
-        self.container_id: pulumi.Output[str] = container.id
+        self.container_id = container.id
         self.register_outputs({"containerId": self.container_id})

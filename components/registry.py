@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 
 import bcrypt
 import pulumi
 import pulumi_docker as docker
 
-from .config import RegistryConfig
 from .docker_inputs import STOP_GRACE_SECONDS, as_secret, label_inputs
-from .host import DockerHost
+from .host import DockerHost, PublishedPort
 from .naming import LABEL_ROLE, StackNames
 
 CONFIG_FILE = "/etc/docker/registry/config.yml"
@@ -49,6 +49,17 @@ def render_config(with_auth: bool) -> str:
     return json.dumps(config, indent=2, sort_keys=True)
 
 
+@dataclass(frozen=True)
+class RegistryArgs:
+    host: DockerHost
+    names: StackNames
+    image: str
+    publish: PublishedPort
+    # htpasswd credentials (username, password), or none: an open registry.
+    credentials: tuple[str, str] | None
+    keep_data: bool
+
+
 class Registry(pulumi.ComponentResource):
     """The registry container and its storage. The container is created only once the registry
     answers on the Docker host (its healthcheck, waited for by the provider), so pushes can
@@ -57,31 +68,22 @@ class Registry(pulumi.ComponentResource):
     server: str  # how the Docker engine reaches it: localhost:<port>
     container: docker.Container
 
-    def __init__(
-        self,
-        name: str,
-        host: DockerHost,
-        *,
-        names: StackNames,
-        config: RegistryConfig,
-        image: str,
-        keep_data: bool,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("jupyterhub-docker:index:Registry", name, None, opts)
-        pulled = host.pull(self, f"{name}-image", image)
+        host, names = args.host, args.names
+        pulled = host.pull(self, f"{name}-image", args.image)
         storage = host.volume(
             self,
             f"{name}-storage",
             name=names.registry_volume,
             labels={**names.labels, LABEL_ROLE: "registry-storage"},
-            keep=keep_data,
+            keep=args.keep_data,
         )
         uploads = [
-            docker.ContainerUploadArgs(file=CONFIG_FILE, content=render_config(config.username is not None))
+            docker.ContainerUploadArgs(file=CONFIG_FILE, content=render_config(args.credentials is not None))
         ]
-        if config.username is not None and config.password is not None:
-            line = htpasswd_line(names.stack, config.username, config.password.get_secret_value())
+        if args.credentials is not None:
+            line = htpasswd_line(names.stack, *args.credentials)
             uploads.append(
                 docker.ContainerUploadArgs(
                     file=HTPASSWD_FILE, content=as_secret(pulumi.Output.from_input(line))
@@ -95,7 +97,9 @@ class Registry(pulumi.ComponentResource):
             volumes=[docker.ContainerVolumeArgs(volume_name=storage, container_path=STORAGE_DIR)],
             uploads=uploads,
             # The engine pushes and pulls through localhost, which Docker allows over plain HTTP.
-            ports=[docker.ContainerPortArgs(internal=PORT, external=config.port, ip=config.address)],
+            ports=[
+                docker.ContainerPortArgs(internal=PORT, external=args.publish.port, ip=args.publish.address)
+            ],
             restart="unless-stopped",
             # Probed inside the container, on the Docker host: `/` answers 200 with or without
             # htpasswd (the upstream image is Alpine, whose busybox has wget).
@@ -113,6 +117,6 @@ class Registry(pulumi.ComponentResource):
             # the provider's Update): replace instead.
             opts=host.child_opts(self, delete_before_replace=True, replace_on_changes=["healthcheck"]),
         )
-        self.server = f"localhost:{config.port}"
+        self.server = f"localhost:{args.publish.port}"
         self.container = container
         self.register_outputs({"server": self.server})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -164,7 +165,8 @@ def test_a_notebook_image_is_pulled_or_built_not_both() -> None:
 
 def test_spawner_limits_are_validated() -> None:
     message = problems({"auth": SHARED, "spawner": {"memLimit": "lots", "cpuLimit": 0, "startTimeout": 1}})
-    assert "spawner.memLimit: must be a size such as 512M or 2G, got 'lots'" in message
+    assert "spawner.memLimit: must be a size such as 512M or 2G (got 'lots')" in message
+    assert message.count("'lots'") == 1, "the offending value is printed once"
     assert "spawner.cpuLimit:" in message
     assert "spawner.startTimeout:" in message
 
@@ -202,7 +204,7 @@ def test_github_organisations_ask_for_the_read_org_scope() -> None:
 
 def test_an_oidc_issuer_must_be_https() -> None:
     message = problems({"auth": {**OIDC, "issuer": "http://id.example.org"}})
-    assert "auth.issuer: must be an https:// URL, got 'http://id.example.org'" in message
+    assert "auth.issuer: must be an https:// URL (got 'http://id.example.org')" in message
 
 
 def test_oidc_needs_an_issuer_or_all_three_endpoints() -> None:
@@ -314,3 +316,31 @@ def test_real_engine_a_config_error_is_a_run_error_so_the_cli_prints_no_tracebac
 
     with pytest.raises(pulumi.RunError):
         parse_stack_config({"auth": {"type": "gitHub"}}, set())
+
+
+def test_every_problem_found_while_planning_is_reported_at_once_and_nothing_registers(tmp_path: Path) -> None:
+    from tests.unit.conftest import BASE_CONFIG, preview
+
+    config = {
+        **BASE_CONFIG,
+        "jupyterhub-docker:auth": {"type": "native", "allowedUsersFile": "no-such-userlist"},
+        "jupyterhub-docker:notebook": {
+            "images": [
+                {"name": "Python", "build": {"context": "no-such-context"}},
+                {"name": "Lesson", "build": {"context": "notebook", "dockerfile": "Nope.Dockerfile"}},
+            ]
+        },
+        "jupyterhub-docker:images": {"caCertificatesFile": "no-such-ca.pem"},
+    }
+    result = preview(tmp_path, config=config, secrets={})
+    assert result.returncode == 1
+    for problem in (
+        "auth.allowedUsersFile: 'no-such-userlist' does not exist",
+        "notebook.images[0].build.context: 'no-such-context' does not exist",
+        "images.caCertificatesFile: 'no-such-ca.pem' does not exist",
+        "notebook.images[1].build.dockerfile: no 'Nope.Dockerfile' in",
+    ):
+        assert problem in result.stderr, problem
+    assert "Traceback" not in result.stderr
+    # Not even the root component: the plan runs before anything registers.
+    assert result.resources == []

@@ -141,7 +141,7 @@ def test_real_engine_11_an_engine_that_is_not_there_is_explained_before_anything
     result = preview(tmp_path, config={**BASE_CONFIG, "jupyterhub-docker:dockerHost": f"unix://{socket}"})
     assert result.returncode == 1
     assert (
-        f"dockerHost unix://{socket}: no socket at {socket}: is the Docker engine installed and running"
+        f"dockerHost: unix://{socket}: no socket at {socket}: is the Docker engine installed and running"
         in (result.stderr)
     )
     assert result.custom() == []

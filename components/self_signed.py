@@ -6,6 +6,8 @@ Generated once and kept (encrypted) in the state: the same certificate is served
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_tls as tls
 
@@ -19,15 +21,22 @@ CERT_VALIDITY_HOURS = 24 * 397
 CERT_EARLY_RENEWAL_HOURS = 24 * 30
 
 
+@dataclass(frozen=True)
+class SelfSignedCertificateArgs:
+    names: StackNames
+    domain: str
+
+
 class SelfSignedCertificate(pulumi.ComponentResource):
     ca_cert_pem: pulumi.Output[str]
     chain_pem: pulumi.Output[str]
     key_pem: pulumi.Output[str]
 
     def __init__(
-        self, name: str, *, names: StackNames, domain: str, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: SelfSignedCertificateArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("jupyterhub-docker:index:SelfSignedCertificate", name, None, opts)
+        names, domain = args.names, args.domain
         child = pulumi.ResourceOptions(parent=self)
         ca_key = tls.PrivateKey(f"{name}-ca-key", algorithm="ECDSA", ecdsa_curve="P256", opts=child)
         ca = tls.SelfSignedCert(
