@@ -181,12 +181,17 @@ def make_stack(
         yield make
 
 
+WELCOME = "Welcome to the workshop: the password is on the whiteboard"
+
+
 @pytest.fixture(scope="session")
 def workshop(make_stack: StackFactory) -> Deployment:
-    """A workshop stack: one shared password, one admin with the admin password."""
+    """A workshop stack: one shared password, one admin with the admin password, and a greeting
+    on the login page through hub.extraConfig (a JupyterHub setting the config does not model)."""
     return make_stack(
         {"type": "shared-password", "admins": ["teacher"], "allowAll": True},
         secret_config={"auth.password": USER_PASSWORD, "auth.adminPassword": ADMIN_PASSWORD},
+        extra={"hub": {"extraConfig": {"JupyterHub": {"template_vars": {"announcement_login": WELCOME}}}}},
     )
 
 

@@ -7,7 +7,7 @@ import json
 import docker
 
 from components.naming import LABEL_PROJECT, LABEL_STACK
-from tests.e2e.conftest import ADMIN_PASSWORD, USER_PASSWORD, Deployment, hub_up
+from tests.e2e.conftest import ADMIN_PASSWORD, USER_PASSWORD, WELCOME, Deployment, hub_up
 from tests.e2e.hubclient import HubUser
 from tests.e2e.polling import eventually
 
@@ -132,3 +132,8 @@ def test_the_hub_container_is_healthy_and_restarts_unless_stopped(
         "8000/tcp": [{"HostIp": "127.0.0.1", "HostPort": workshop.url.rsplit(":", 1)[1].strip("/")}]
     }
     assert hub.attrs["HostConfig"]["PortBindings"] in (None, {})
+
+
+def test_hub_config_a_setting_from_hub_extra_config_reaches_the_running_hub(workshop: Deployment) -> None:
+    # JupyterHub.template_vars, set through hub.extraConfig: the login page greets participants.
+    assert WELCOME in HubUser(workshop.url, "visitor").login_page().text

@@ -1,7 +1,9 @@
-"""Unit fixtures: the program under `pulumi.runtime.set_mocks`, recorded, no Docker.
+"""Unit fixtures: the program under `pulumi.runtime.set_mocks`, its registrations recorded.
 
-Each run is `python -m tests.harness preview` in a subprocess: the Pulumi runtime is global
-state, and a fresh process per run is the only way to run the program twice faithfully.
+Each run is `python -m tests.harness record` in a subprocess: the Pulumi runtime is global
+state, and a fresh process per run is the only way to run the program twice faithfully. The
+program asks the Docker engine at the default socket before anything else (as `pulumi preview`
+does), so one must be running.
 """
 
 from __future__ import annotations

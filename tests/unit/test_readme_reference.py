@@ -1,0 +1,65 @@
+"""The README's config reference cannot drift from the models: every key the models accept is
+documented, and every key the reference table names exists."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel
+
+from components.config import StackConfig, _leaf_types
+from tests.deployers import PROJECT_DIR
+
+README = (PROJECT_DIR / "README.md").read_text()
+# The configuration chapter: the reference table and the sections on auth, TLS, images.
+CHAPTER = README[README.index("## Configuration") : README.index("## Remote host")]
+
+
+def model_keys(model: type[BaseModel], prefix: str = "") -> dict[str, bool]:
+    """Every config path the models accept -> whether it holds settings of its own (a map)."""
+    keys: dict[str, bool] = {}
+    for name, field in model.model_fields.items():
+        path = f"{prefix}{field.alias or name}"
+        nested = [
+            t for t in _leaf_types(field.annotation) if isinstance(t, type) and issubclass(t, BaseModel)
+        ]
+        keys[path] = bool(nested)
+        for sub in nested:
+            keys.update(model_keys(sub, path + "."))
+    return keys
+
+
+KEYS = model_keys(StackConfig)
+
+
+def table_keys() -> list[str]:
+    """The keys in the first column of the reference table (`.x` continues the previous key)."""
+    table = CHAPTER[CHAPTER.index("| key | default | meaning |") :].split("\n\n", 1)[0]
+    found: list[str] = []
+    for row in table.splitlines()[2:]:
+        previous = ""
+        for token in re.findall(r"`([^`]+)`", row.split("|")[1]):
+            key = previous.rsplit(".", 1)[0] + token if token.startswith(".") else token
+            found.append(key)
+            previous = key
+    return found
+
+
+def documented(path: str) -> bool:
+    """Named in full (in the table, or in the text), or by its last part where its parent is
+    documented (the auth modes' settings, an image entry's `name`, a build's `context`)."""
+    if f"`{path}`" in CHAPTER or path in table_keys():
+        return True
+    parent, _, last = path.rpartition(".")
+    return bool(parent) and f"`{last}`" in CHAPTER and documented(parent)
+
+
+def test_every_key_the_models_accept_is_documented() -> None:
+    missing = [path for path, nested in KEYS.items() if not nested and not documented(path)]
+    assert missing == []
+
+
+def test_every_key_the_reference_table_names_exists() -> None:
+    unknown = [key for key in table_keys() if key not in KEYS]
+    assert unknown == []
+    assert len(table_keys()) > 30
