@@ -15,6 +15,7 @@ import docker
 import docker.errors
 import pytest
 
+from tests.e2e.polling import eventually
 from tests.e2e.probe import Probe
 from tests.harness.docker_provider import engine_platform
 
@@ -205,10 +206,16 @@ def test_real_engine_a_container_that_exits_at_once_does_not_fail_up(
         f'docker.Container("c", name="{probe.token}-c", image="{BASE}", '
         'command=["sh", "-c", "exit 3"], opts=opts())\n'
     )
-    probe.ok("up")
-    # Read, at the end of the create, writes must_run=false: the next up starts it again.
-    assert probe.record("c")["outputs"]["mustRun"] is False
-    assert probe.changes(probe.ok("preview")) == {"c": "update"}
+    probe.ok("up")  # the provider does not wait for must_run at create
+    container = engine.containers.get(f"{probe.token}-c")
+
+    def exited() -> bool:
+        container.reload()
+        return bool(container.status == "exited")
+
+    eventually(exited, timeout=30, what="the container exiting")
+    # A refresh reads it back stopped: must_run=false in the state, so the plan starts it again.
+    assert probe.changes(probe.ok("preview", "--refresh")) == {"c": "update"}
 
 
 def test_real_engine_wait_fails_up_when_the_healthcheck_never_passes_and_destroy_removes_it(

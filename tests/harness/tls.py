@@ -199,7 +199,18 @@ class LocallySignedCert(Handler):
         "isCaCertificate": bool,
         "allowedUses": [str],
     }
-    force_new = ALL
+    # Every input replaces but earlyRenewalHours, which is updated in place
+    # (terraform-provider-tls resource_locally_signed_cert.go).
+    force_new = frozenset(
+        {
+            "certRequestPem",
+            "caPrivateKeyPem",
+            "caCertPem",
+            "validityPeriodHours",
+            "isCaCertificate",
+            "allowedUses",
+        }
+    )
     computed = ("certPem", "validityStartTime", "validityEndTime", "readyForRenewal")
 
     def create(
