@@ -24,7 +24,10 @@ start_docker() {
   apt_install docker.io debootstrap ca-certificates openssh-client
   if docker info >/dev/null 2>&1; then return; fi
   log "starting dockerd"
-  nohup dockerd >/var/log/dockerd.log 2>&1 &
+  # Room for 256 bridge networks instead of the default pools' ~30: the suite holds a dozen
+  # stacks and peers at once, and a run killed midway leaves its networks until the next run's
+  # janitor (tests/janitor.py) removes them. The engine skips ranges the host already routes.
+  nohup dockerd --default-address-pool base=10.213.0.0/16,size=24 >/var/log/dockerd.log 2>&1 &
   for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && return
     sleep 1

@@ -18,6 +18,7 @@ import pytest
 import requests
 import yaml
 
+from tests import janitor
 from tests.deployers import (
     AutomationDeployer,
     Deployer,
@@ -46,6 +47,9 @@ def engine() -> docker.DockerClient:
         client.ping()
     except Exception as exc:
         pytest.fail(f"no Docker engine reachable ({exc}); run scripts/test-env.sh first")
+    removed = janitor.sweep(client)
+    if removed:
+        print(f"\nremoved what killed test runs left on the engine: {', '.join(removed)}")
     for image in TEST_IMAGES.values():
         try:
             client.images.get(image)
@@ -125,6 +129,8 @@ StackFactory = Callable[..., Deployment]
 def stack_factory(deployer: Deployer, config_dir: Path) -> Iterator[StackFactory]:
     """Deploys stacks with the given auth (and extra config); destroys them all on exit."""
     made: list[Deployment] = []
+    # The ledger lives on the local engine; remote stacks' objects go with their peer host.
+    local = docker.from_env()
 
     def make(
         auth: dict[str, Any],
@@ -154,6 +160,7 @@ def stack_factory(deployer: Deployer, config_dir: Path) -> Iterator[StackFactory
         deployment = Deployment(spec=spec, deployer=deployer, outputs={})
         deployment.configure(**{key.removeprefix("jupyterhub-docker:"): v for key, v in config.items()})
         made.append(deployment)
+        janitor.enter(local, deployment.prefix + "-")
         if deploy:
             deployment.up()
         return deployment
@@ -168,6 +175,8 @@ def stack_factory(deployer: Deployer, config_dir: Path) -> Iterator[StackFactory
                     deployment.destroy()
                 except Exception as exc:
                     errors.append(str(exc))
+            if deployment.destroyed:
+                janitor.leave(local, deployment.prefix + "-")
         if errors:
             pytest.fail("destroy at teardown failed:\n" + "\n".join(errors))
 

@@ -15,6 +15,7 @@ import docker
 import docker.errors
 import pytest
 
+from tests import janitor
 from tests.e2e.polling import eventually
 from tests.e2e.probe import Probe
 from tests.harness.docker_provider import engine_platform
@@ -26,6 +27,7 @@ BASE = "local/python:3.11-bookworm"
 def probe(tmp_path: Path, engine: docker.DockerClient) -> Iterator[Probe]:
     """A probe project; whatever it leaves in its state is destroyed afterwards."""
     made = Probe(tmp_path)
+    janitor.enter(engine, made.token)
     yield made
     if (made.state_dir / "probe.json").exists():
         made.run("destroy")
@@ -35,6 +37,7 @@ def probe(tmp_path: Path, engine: docker.DockerClient) -> Iterator[Probe]:
         volume.remove(force=True)
     for network in engine.networks.list(names=[f"{made.token}-net"]):
         network.remove()
+    janitor.leave(engine, made.token)
 
 
 def _built_image(probe: Probe) -> str:

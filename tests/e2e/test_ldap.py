@@ -11,6 +11,7 @@ import pytest
 
 from tests.e2e.conftest import Deployment, StackFactory
 from tests.e2e.hubclient import HubUser
+from tests.peers.common import create_network
 from tests.peers.ldap import peer as ldap
 
 
@@ -20,7 +21,7 @@ def directory(
 ) -> Iterator[tuple[ldap.LdapPeer, Path]]:
     """slapd with users and groups, TLS from its own CA. Requesting make_stack first makes the
     peer go before the stacks are destroyed: a container still attached blocks a network's removal."""
-    network = engine.networks.create(f"peer-ldap-{secrets.token_hex(3)}", driver="bridge")
+    network = create_network(engine, f"peer-ldap-{secrets.token_hex(3)}", kind="ldap")
     name = f"peer-ldap-{secrets.token_hex(3)}"
     try:
         directory = ldap.start(engine, network.name, name, hostname="ldap")

@@ -17,6 +17,7 @@ from tests.e2e.conftest import USER_PASSWORD, Deployment, StackFactory, connect_
 from tests.e2e.names import resolve
 from tests.e2e.polling import eventually
 from tests.e2e.test_tls import served_chain
+from tests.peers.common import create_network
 from tests.peers.pebble import peer as pebble
 
 DOMAIN = "hub.test"
@@ -36,7 +37,7 @@ def acme_stack(
     engine: docker.DockerClient, make_stack: StackFactory, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AcmeStack]:
     pebble.build_image(engine)
-    network = engine.networks.create(f"peer-pebble-{secrets.token_hex(3)}", driver="bridge")
+    network = create_network(engine, f"peer-pebble-{secrets.token_hex(3)}", kind="pebble")
     name = f"peer-pebble-{secrets.token_hex(3)}"
     try:
         peer = pebble.start(engine, network.name, name, hostname="pebble")

@@ -13,6 +13,7 @@ import pytest
 from tests.deployers import extra_ca_file
 from tests.e2e.conftest import Deployment, StackFactory, connect_when_created, free_port
 from tests.e2e.hubclient import HubUser
+from tests.peers.common import create_network
 from tests.peers.oidc import peer as oidc
 
 CLIENT_SECRET = "oidc-" + secrets.token_hex(16)
@@ -38,7 +39,7 @@ def identity_provider(
     oidc.build_image(engine, ca.read_text() if ca else None)
     stack_name = f"oidc{secrets.token_hex(2)}"
     hub_port, provider_port = free_port(), free_port()
-    network = engine.networks.create(f"peer-oidc-{secrets.token_hex(3)}", driver="bridge")
+    network = create_network(engine, f"peer-oidc-{secrets.token_hex(3)}", kind="oidc")
     name = f"peer-oidc-{secrets.token_hex(3)}"
     try:
         peer = oidc.start(

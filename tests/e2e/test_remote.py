@@ -24,6 +24,7 @@ from tests.e2e.conftest import (
 )
 from tests.e2e.hubclient import HubUser
 from tests.e2e.names import resolve
+from tests.peers.common import create_network
 from tests.peers.dockerhost import peer as dockerhost
 
 DOMAIN = "remote.test"
@@ -33,7 +34,7 @@ NOTHING: dict[str, list[str]] = {"containers": [], "volumes": [], "networks": []
 @pytest.fixture(scope="session")
 def remote_host(engine: docker.DockerClient) -> Iterator[dockerhost.DockerHostPeer]:
     """A second Docker host with an SSH server (and its engine on TLS-verified TCP)."""
-    network = engine.networks.create(f"peer-remote-{secrets.token_hex(3)}", driver="bridge")
+    network = create_network(engine, f"peer-remote-{secrets.token_hex(3)}", kind="docker-host")
     name = f"peer-remote-{secrets.token_hex(3)}"
     host = None
     try:

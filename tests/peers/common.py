@@ -21,6 +21,9 @@ from pathlib import Path
 import docker
 import docker.errors
 from docker.models.containers import Container
+from docker.models.networks import Network
+
+from tests.janitor import RUN_LABELS
 
 LABEL = "org.jupyterhub-docker.test-peer"  # value: the peer's kind; marks what stop() may remove
 DIGEST_LABEL = "org.jupyterhub-docker.test-peer.digest"  # digest of the files the image is built from
@@ -112,11 +115,18 @@ def run(
         detach=True,
         network=network,
         networking_config={network: client.api.create_endpoint_config(aliases=[hostname])},
-        labels={LABEL: kind},
+        labels={LABEL: kind, **RUN_LABELS},
         environment=dict(environment),
         ports={f"{publish}/tcp": ("127.0.0.1", publish)} if publish is not None else {},
     )
     return container
+
+
+def create_network(client: docker.DockerClient, name: str, *, kind: str) -> Network:
+    """A bridge network for a peer, labelled as this run's (tests/janitor.py removes it if the
+    run is killed before its teardown)."""
+    network: Network = client.networks.create(name, driver="bridge", labels={LABEL: kind, **RUN_LABELS})
+    return network
 
 
 def wait_until_ready(

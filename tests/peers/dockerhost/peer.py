@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from docker.models.containers import Container
 
+from tests.janitor import RUN, RUN_LABEL, RUN_LABELS
 from tests.peers import common
 
 IMAGE = "local/peer-docker-host:1"
@@ -156,12 +157,13 @@ def start(
     """Start the host on `network`, authorize a fresh key for `deploy`, load `images` into it.
     With tcp_tls the engine also serves tcp://<address>:2376, requiring a client certificate."""
     build_image(client)
-    volume = client.volumes.create(f"{name}-docker", labels={LABEL: KIND})
+    volume = client.volumes.create(f"{name}-docker", labels={LABEL: KIND, **RUN_LABELS})
     # The CLI, not the API: `systempaths=unconfined` is a CLI option (it empties the masked and
     # read-only paths), which the Docker SDK cannot express.
     started = subprocess.run(
         [
             "docker", "run", "-d", "--name", name, "--network", network, "--label", f"{LABEL}={KIND}",
+            "--label", f"{RUN_LABEL}={RUN}",
             "--cap-add=ALL", "--cap-drop=SYS_RESOURCE",
             "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
             "--security-opt", "systempaths=unconfined",
