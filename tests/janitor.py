@@ -66,7 +66,10 @@ def enter(client: docker.DockerClient, prefix: str) -> None:
 
 
 def leave(client: docker.DockerClient, prefix: str) -> None:
-    """Forget the objects named `prefix`...: they were destroyed."""
+    """Forget the objects named `prefix`...: they were destroyed. The images the stack built
+    are removed too: `pulumi destroy` leaves them (pulumi-docker's Image Delete does nothing,
+    tests/harness/MODEL.md), and a machine running the suite daily would collect hundreds."""
+    _remove_images(client, prefix)
     with contextlib.suppress(docker.errors.NotFound):
         client.volumes.get(_ledger_name(prefix)).remove(force=True)
 
@@ -89,10 +92,16 @@ def _remove_prefixed(client: docker.DockerClient, prefix: str) -> list[str]:
             with contextlib.suppress(docker.errors.NotFound):
                 volume.remove(force=True)
                 removed.append(f"volume {volume.name}")
+    return removed + _remove_images(client, prefix)
+
+
+def _remove_images(client: docker.DockerClient, prefix: str) -> list[str]:
+    """Remove the image tags named `prefix`... (built), or <registry>/`prefix`... (pushed)."""
+    removed: list[str] = []
     for image in client.images.list():
         for tag in image.tags:
-            # Built images are tagged <prefix>...; pushed copies <registry>/<prefix>...
-            if tag.rsplit("/", 1)[-1].startswith(prefix):
+            name = tag.split("/", 1)[1] if "/" in tag and tag.split("/", 1)[0].count(":") else tag
+            if name.startswith(prefix) or name.startswith(prefix.rstrip("-") + "/"):
                 with contextlib.suppress(docker.errors.APIError):
                     client.images.remove(tag, force=True)
                     removed.append(f"image {tag}")

@@ -14,7 +14,12 @@ BASE = "local/python:3.11-bookworm"
 
 
 def _exists(engine: docker.DockerClient, kind: str, name: str) -> bool:
-    collection = {"container": engine.containers, "network": engine.networks, "volume": engine.volumes}[kind]
+    collection = {
+        "container": engine.containers,
+        "network": engine.networks,
+        "volume": engine.volumes,
+        "image": engine.images,
+    }[kind]
     try:
         collection.get(name)
     except docker.errors.NotFound:
@@ -36,6 +41,8 @@ def _leave_like_a_run(engine: docker.DockerClient, run: str, token: str) -> list
     engine.networks.create(f"{prefix}net")
     engine.volumes.create(f"{prefix}data")
     engine.containers.create(BASE, ["sleep", "600"], name=f"{prefix}hub", network=f"{prefix}net")
+    engine.images.get(BASE).tag(f"{prefix}hub", "built")
+    engine.images.get(BASE).tag(f"localhost:5000/{prefix.rstrip('-')}/notebook", "pushed")
     return [
         ("container", f"peer-{token}"),
         ("container", f"{prefix}hub"),
@@ -43,6 +50,8 @@ def _leave_like_a_run(engine: docker.DockerClient, run: str, token: str) -> list
         ("network", f"{prefix}net"),
         ("volume", f"peer-{token}-docker"),
         ("volume", f"{prefix}data"),
+        ("image", f"{prefix}hub:built"),
+        ("image", f"localhost:5000/{prefix.rstrip('-')}/notebook:pushed"),
     ]
 
 
@@ -62,9 +71,13 @@ def test_janitor_removes_what_a_dead_run_left_and_keeps_what_a_live_run_has(
         for kind, name in live:
             assert _exists(engine, kind, name), f"{kind} {name} of a live run was removed"
     finally:
-        janitor.leave(engine, f"jhub-{live_token}-")
         for kind, name in live:  # containers first: they hold the network
             if kind == "container":
                 engine.containers.get(name).remove(force=True)
-            else:
+            elif kind != "image":
                 getattr(engine, kind + "s").get(name).remove()
+    # A clean teardown forgets the stack and removes the images it built, which destroy leaves.
+    janitor.leave(engine, f"jhub-{live_token}-")
+    for kind, name in live:
+        if kind == "image":
+            assert not _exists(engine, kind, name), f"{name} outlived leave()"
