@@ -19,19 +19,47 @@ def _has_secure(value: Any) -> bool:
     return False
 
 
+def _segments(path: str) -> list[str | int]:
+    """`shared[0].source.cifs.password` -> ["shared", 0, "source", "cifs", "password"]: the
+    property-path syntax `pulumi config set --path` takes (pulumi/pulumi
+    sdk/go/common/resource/properties_path.go `ParsePropertyPath`), names and list indices."""
+    segments: list[str | int] = []
+    for part in path.split("."):
+        name, *indices = part.split("[")
+        if name:
+            segments.append(name)
+        for index in indices:
+            if not index.endswith("]") or not index[:-1].isdigit():
+                raise HarnessError(f"config path {path!r}: bad index [{index}")
+            segments.append(int(index[:-1]))
+    return segments
+
+
 def _set_path(config: dict[str, Any], namespace: str, path: str, value: Any) -> str:
-    """Set `auth.password` like `pulumi config set --path`; returns the top-level key."""
-    top, *rest = path.split(".")
+    """Set `auth.password` or `shared[0].source.cifs.password` like `pulumi config set
+    --path`; returns the top-level key."""
+    top, *rest = _segments(path)
+    assert isinstance(top, str)
     key = top if ":" in top else f"{namespace}:{top}"
     if not rest:
         config[key] = value
         return key
-    node = config.setdefault(key, {})
-    if not isinstance(node, dict):
-        raise HarnessError(f"config {key} is not an object; cannot set {path}")
-    for part in rest[:-1]:
-        node = node.setdefault(part, {})
-    node[rest[-1]] = value
+    node: Any = config.setdefault(key, [] if isinstance(rest[0], int) else {})
+    for part, following in zip(rest, [*rest[1:], None], strict=True):
+        if isinstance(part, int) != isinstance(node, list):
+            raise HarnessError(f"config path {path!r}: {part!r} does not fit {type(node).__name__}")
+        if following is None:
+            if isinstance(part, int):
+                node.extend([None] * (part + 1 - len(node)))
+            node[part] = value
+        else:
+            if isinstance(part, int):
+                node.extend([None] * (part + 1 - len(node)))
+                if node[part] is None:
+                    node[part] = [] if isinstance(following, int) else {}
+                node = node[part]
+            else:
+                node = node.setdefault(part, [] if isinstance(following, int) else {})
     return key
 
 
