@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 from urllib.parse import urlparse
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import AfterValidator, Field, SecretStr, model_validator
 
 from hub.contract import AUTH_CA_FILE, AuthSettings, AuthType
+
+from .model_base import ConfigModel
 
 AUTH_TYPES = ("shared-password", "native", "firstuse", "github", "oidc", "ldap", "anonymous")
 
@@ -30,9 +31,7 @@ class AuthContext:
     callback_url: str  # <public url>hub/oauth_callback
 
 
-class _Model(BaseModel):
-    # camelCase keys in the YAML, snake_case in Python; unknown keys are errors, not ignored.
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+_Model = ConfigModel
 
 
 class _AuthMode(_Model):

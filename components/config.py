@@ -20,7 +20,6 @@ from typing import Any, Literal, TypeVar
 from pulumi import RunError
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -31,6 +30,8 @@ from pydantic.alias_generators import to_camel
 
 from .auth_config import AUTH_TYPES, AuthConfig
 from .manual_certificate import check_manual
+from .model_base import ConfigModel
+from .shared_config import SharedFolderConfig, check_shared
 
 NAMESPACE = "jupyterhub-docker"
 T = TypeVar("T")
@@ -74,9 +75,7 @@ class Problems:
             raise ConfigError(self.found)
 
 
-class _Model(BaseModel):
-    # camelCase keys in the YAML, snake_case in Python; unknown keys are errors, not ignored.
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+_Model = ConfigModel
 
 
 _HOSTNAME = re.compile(
@@ -391,6 +390,7 @@ class StackConfig(_Model):
     registry: RegistryConfig = RegistryConfig()
     spawner: SpawnerConfig = SpawnerConfig()
     hub: HubConfig = HubConfig()
+    shared: list[SharedFolderConfig] = Field(default_factory=list)
 
     @field_validator("docker_host")
     @classmethod
@@ -428,6 +428,13 @@ class StackConfig(_Model):
             )
         if not self.docker_host.startswith("tcp://") and self.docker_tls is not None:
             raise ValueError("dockerTls.* only applies to a tcp:// dockerHost")
+        return self
+
+    @model_validator(mode="after")
+    def _shared_folders(self) -> StackConfig:
+        problems = check_shared(self.shared, self.spawner.home_dir)
+        if problems:
+            raise ValueError("\n  ".join(problems))
         return self
 
     @model_validator(mode="after")
@@ -505,7 +512,8 @@ SECRET_PATHS = tuple(_secret_paths(StackConfig))
 
 def _format_error(error: Any) -> str:
     loc = [str(p) for p in error["loc"] if p not in AUTH_TYPES]
-    key = ".".join(loc) or "(stack config)"
+    # List entries as `pulumi config set --path` names them: shared[0].target
+    key = re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", ".".join(loc)) or "(stack config)"
     kind = error["type"]
     if kind == "union_tag_invalid":
         return f"{key}.type: {error['ctx']['tag']!r} is not one of: {', '.join(AUTH_TYPES)}"
@@ -518,9 +526,21 @@ def _format_error(error: Any) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")
     if not loc or message.startswith((key + ".", key + " ")):
         return message  # a cross-setting check whose message names its keys itself
-    if key in SECRET_PATHS or isinstance(error.get("input"), (dict, SecretStr)):
+    if re.sub(r"\[\d+\]", "", key) in SECRET_PATHS or isinstance(error.get("input"), (dict, SecretStr)):
         return f"{key}: {message}"
     return f"{key}: {message} (got {error.get('input')!r})"
+
+
+def _paths_with_values(value: Any, path: str, rest: list[str]) -> list[str]:
+    """The concrete config paths (list entries indexed: shared[0].source...) that hold a value at
+    `rest` below `value`."""
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in _paths_with_values(item, f"{path}[{i}]", rest)]
+    if not rest:
+        return [] if value is None else [path]
+    if not isinstance(value, dict):
+        return []
+    return _paths_with_values(value.get(rest[0]), f"{path}.{rest[0]}", rest[1:])
 
 
 def parse_stack_config(raw: dict[str, Any], secret_keys: set[str] | frozenset[str]) -> StackConfig:
@@ -532,13 +552,12 @@ def parse_stack_config(raw: dict[str, Any], secret_keys: set[str] | frozenset[st
     problems: list[str] = []
     for path in SECRET_PATHS:
         top, *rest = path.split(".")
-        value: Any = raw.get(top)
-        for part in rest:
-            value = value.get(part) if isinstance(value, dict) else None
-        if value is not None and top not in secret_keys:
+        if top in secret_keys:
+            continue
+        for found in _paths_with_values(raw.get(top), top, rest):
             problems.append(
-                f"{path}: stored in plain text in the stack file; remove it and run "
-                f"`pulumi config set --secret --path {path} <value>`"
+                f"{found}: stored in plain text in the stack file; remove it and run "
+                f"`pulumi config set --secret --path {found} <value>`"
             )
     try:
         config = StackConfig.model_validate(raw)

@@ -24,6 +24,7 @@ from .plan import DeploymentPlan
 from .proxy import Proxy, ProxyArgs
 from .registry import Registry, RegistryArgs
 from .self_signed import SelfSignedCertificate, SelfSignedCertificateArgs
+from .shared import SharedFolders, SharedFoldersArgs
 from .storage import DataVolume, DataVolumeArgs
 
 
@@ -106,13 +107,31 @@ class JupyterHubDeployment(pulumi.ComponentResource):
             ),
             child,
         )
+        # Mountable on the host before the hub, which mounts them into users' servers, starts.
+        shared = None
+        if plan.shared:
+            shared = SharedFolders(
+                f"{name}-shared",
+                SharedFoldersArgs(host=host, names=names, folders=plan.shared, keep_data=plan.keep_data),
+                child,
+            )
+        # Users' servers mount the data and shared volumes: on destroy, the servers go first
+        # (dependents are deleted before what they depend on), or the volumes are "in use".
         users = UserServers(
             f"{name}-user-servers",
             UserServersArgs(
-                host=host, names=names, network=network.name, keep_data=plan.keep_data, depends_on=(data,)
+                host=host,
+                names=names,
+                network=network.name,
+                keep_data=plan.keep_data,
+                depends_on=(data,) if shared is None else (data, shared),
             ),
             child,
         )
+
+        hub_after: tuple[pulumi.Resource, ...] = (users, proxy.container)
+        if shared is not None:
+            hub_after += (shared.check,)
 
         self.notebook_images = pulumi.Output.all(**{n: image.ref for n, image in notebooks.items()})
         settings_json = self.notebook_images.apply(
@@ -134,7 +153,7 @@ class JupyterHubDeployment(pulumi.ComponentResource):
                 secrets_json=secrets_json,
                 auth_ca_pem=plan.auth_ca_pem,
                 wait_timeout=plan.hub_wait_timeout,
-                depends_on=(users, proxy.container),
+                depends_on=hub_after,
             ),
             child,
         )

@@ -6,11 +6,12 @@ Output. Each auth mode renders its own part (components/auth_config.py).
 
 from __future__ import annotations
 
-from hub.contract import HUB_PORT, RegistrySettings, Secrets, Settings
+from hub.contract import HUB_PORT, RegistrySettings, Secrets, Settings, SharedFolderSettings
 
 from .auth_config import AuthContext
 from .config import StackConfig
 from .naming import LABEL_ROLE, StackNames
+from .shared_config import SharedFolderConfig
 
 
 def render_settings(
@@ -44,9 +45,27 @@ def render_settings(
             "volumeLabels": {**names.labels, LABEL_ROLE: "user-home"},
         },
     }
+    if config.shared:
+        settings["shared"] = [_shared_folder(entry, names) for entry in config.shared]
     if config.hub.extra_config:
         settings["extraConfig"] = config.hub.extra_config
     return settings
+
+
+def _shared_folder(entry: SharedFolderConfig, names: StackNames) -> SharedFolderSettings:
+    bind = entry.source.host_path
+    writers = entry.writers
+    return {
+        "name": entry.name,
+        "target": entry.target,
+        "type": "bind" if bind is not None else "volume",
+        "source": bind if bind is not None else names.shared_volume(entry.name),
+        "writers": {
+            "everyone": not entry.read_only and writers is None,
+            "admins": writers is not None and writers.admins,
+            "groups": [] if writers is None else list(writers.groups),
+        },
+    }
 
 
 def render_secrets(config: StackConfig, proxy_auth_token: str) -> Secrets:

@@ -66,6 +66,10 @@ class StackNames:
         """Where a built notebook image is tagged: in the registry when there is one."""
         return f"{registry}/{self.prefix}/notebook-{slug}" if registry else f"{self.prefix}-notebook-{slug}"
 
+    def shared_volume(self, name: str) -> str:
+        """The Docker volume of shared folder `name` (stack-owned, CIFS or NFS)."""
+        return f"{self.prefix}-shared-{name}"
+
     @property
     def user_container_prefix(self) -> str:
         """DockerSpawner names user containers `<this>-<escaped username>`."""

@@ -27,6 +27,7 @@ from .hub_settings import render_secrets, render_settings
 from .images import BuildSpec, build_spec, common_build_args, hub_jupyterhub_version
 from .naming import StackNames
 from .proxy import api_url, public_target
+from .shared import SharedFolderPlan
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class DeploymentPlan:
     health_url: str
     connect_address: str  # where the machine running Pulumi reaches the published ports
     probe_from_host: bool  # published only on a remote host's loopback
+    shared: tuple[SharedFolderPlan, ...] = ()
 
 
 def _slug(name: str) -> str:
@@ -172,6 +174,44 @@ def _notebooks(
     return tuple(notebooks)
 
 
+def _shared(config: StackConfig, names: StackNames) -> tuple[SharedFolderPlan, ...]:
+    """The shared folders' Docker side. A host directory is checked here when the Docker host
+    is this machine (a preview says so); on a remote host the mount check does it at `up`,
+    before the hub changes."""
+    problems = Problems()
+    folders = []
+    for index, entry in enumerate(config.shared):
+        key, source = f"shared[{index}]", entry.source
+        if source.cifs is not None or source.nfs is not None:
+            remote = source.cifs or source.nfs
+            assert remote is not None
+            options = remote.driver_options()
+            folders.append(
+                SharedFolderPlan(
+                    key=key,
+                    name=entry.name,
+                    kind=source.kind,
+                    source=names.shared_volume(entry.name),
+                    describe=f"{options['device']} on {remote.server} ({source.kind})",
+                    driver_options=tuple(sorted(options.items())),
+                    secret=source.cifs is not None and source.cifs.password is not None,
+                )
+            )
+        elif source.host_path is not None:
+            path = source.host_path
+            if config.docker_host.startswith("unix://") and not Path(path).is_dir():
+                problems.found.append(
+                    f"{key}.source.hostPath: {path!r} is not a directory on the Docker host (this "
+                    "machine); create it, or correct the path"
+                )
+            folders.append(SharedFolderPlan(key, entry.name, "hostPath", path, f"host directory {path}"))
+        else:
+            volume = names.shared_volume(entry.name)
+            folders.append(SharedFolderPlan(key, entry.name, "volume", volume, f"volume {volume}"))
+    problems.raise_if_any()
+    return tuple(folders)
+
+
 def _addresses(config: StackConfig) -> tuple[str, bool]:
     """Where the machine running Pulumi reaches the published ports, and whether it can."""
     publish = config.publish
@@ -231,8 +271,9 @@ def plan_deployment(config: StackConfig, names: StackNames, project_dir: Path) -
     allowed_users = problems.check(lambda: read_allowed_users(config.auth, project_dir))
     auth_ca_pem = problems.check(lambda: read_auth_ca(config.auth, project_dir))
     tls = problems.check(lambda: _tls(config, names, project_dir))
+    shared = problems.check(lambda: _shared(config, names))
     problems.raise_if_any()
-    assert hub_build is not None and allowed_users is not None
+    assert hub_build is not None and allowed_users is not None and shared is not None
 
     local_address, reachable = _addresses(config)
     publish = config.publish
@@ -294,4 +335,5 @@ def plan_deployment(config: StackConfig, names: StackNames, project_dir: Path) -
         health_url=f"{url}hub/health",
         connect_address=local_address,
         probe_from_host=not reachable,
+        shared=shared,
     )

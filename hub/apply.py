@@ -18,7 +18,7 @@ from typing import Any
 
 from traitlets.config import Config
 
-from hub.contract import DATA_DIR, AuthSettings, OidcSettings, Secrets, Settings
+from hub.contract import DATA_DIR, AuthSettings, OidcSettings, Secrets, Settings, SharedFolderSettings
 
 DISCOVERY_TIMEOUT = 120  # seconds the hub waits at start for the OIDC provider's discovery
 
@@ -231,6 +231,7 @@ def _spawner(c: Config, settings: Settings, secrets: Secrets) -> None:
     c.Spawner.start_timeout = spawner["startTimeout"]
     c.Spawner.http_timeout = spawner["startTimeout"]
 
+    hooks: list[Callable[[Any], None]] = []
     registry = settings["registry"]
     if registry and registry["username"]:
         server, username, password = registry["server"], registry["username"], secrets["registryPassword"]
@@ -240,7 +241,41 @@ def _spawner(c: Config, settings: Settings, secrets: Secrets) -> None:
             registry's credentials (images are normally present: built before the hub starts)."""
             spawner.client.login(username=username, password=password, registry=server)
 
-        c.Spawner.pre_spawn_hook = registry_login
+        hooks.append(registry_login)
+    folders = settings.get("shared", [])
+    if folders:
+        home = c.DockerSpawner.mounts
+
+        def shared_mounts(spawner: Any) -> None:
+            """The home, then every shared folder, read-write only for its writers: decided at
+            each start (DockerSpawner re-creates the container, `remove` is on), so a new
+            admin or group member writes from their next start on."""
+            groups = {group.name for group in spawner.user.groups}
+            spawner.mounts = home + [shared_mount(f, spawner.user.admin, groups) for f in folders]
+
+        hooks.append(shared_mounts)
+    if hooks:
+
+        def pre_spawn(spawner: Any) -> None:
+            for hook in hooks:
+                hook(spawner)
+
+        c.Spawner.pre_spawn_hook = pre_spawn
+
+
+def may_write(folder: SharedFolderSettings, admin: bool, groups: set[str]) -> bool:
+    writers = folder["writers"]
+    return writers["everyone"] or (writers["admins"] and admin) or bool(groups & set(writers["groups"]))
+
+
+def shared_mount(folder: SharedFolderSettings, admin: bool, groups: set[str]) -> dict[str, Any]:
+    """A docker-py Mount's arguments, as DockerSpawner's `mounts` takes them."""
+    return {
+        "type": folder["type"],
+        "source": folder["source"],
+        "target": folder["target"],
+        "read_only": not may_write(folder, admin, groups),
+    }
 
 
 def configure(c: Config, settings: Settings, secrets: Secrets) -> None:

@@ -125,6 +125,22 @@ class SpawnerSettings(TypedDict):
     volumeLabels: dict[str, str]
 
 
+class SharedWritersSettings(TypedDict):
+    everyone: bool
+    admins: bool
+    groups: list[str]
+
+
+class SharedFolderSettings(TypedDict):
+    name: str
+    target: str
+    # A named volume (stack-owned, CIFS or NFS: all Docker volumes) or a directory on the host.
+    type: Literal["volume", "bind"]
+    source: str
+    # Who gets it read-write; everyone else read-only (decided at each server start).
+    writers: SharedWritersSettings
+
+
 class Settings(TypedDict):
     stack: StackSettings
     hub: HubSettings
@@ -132,6 +148,8 @@ class Settings(TypedDict):
     auth: AuthSettings
     registry: RegistrySettings | None
     spawner: SpawnerSettings
+    # Shared folders (components/shared_config.py); absent when the stack has none.
+    shared: NotRequired[list[SharedFolderSettings]]
     # hub.extraConfig: {ClassName: {trait: JSON value}}, applied after everything else; absent
     # when the stack sets none.
     extraConfig: NotRequired[dict[str, dict[str, Any]]]

@@ -251,7 +251,7 @@ class Volume(Handler):
     volume and then deletes it."""
 
     type = "docker:index/volume:Volume"
-    schema = {"name": str, "driver": str, "labels": LABELS}
+    schema = {"name": str, "driver": str, "driverOpts": {"*": str}, "labels": LABELS}
     force_new = ALL
     computed = ("mountpoint",)
 
@@ -259,7 +259,10 @@ class Volume(Handler):
         self, ctx: Context, name: str, inputs: dict[str, Any], provider: str
     ) -> tuple[str, dict[str, Any]]:
         volume = ctx.client(provider).volumes.create(
-            name=inputs["name"], driver=inputs.get("driver", "local"), labels=_labels(inputs.get("labels"))
+            name=inputs["name"],
+            driver=inputs.get("driver", "local"),
+            driver_opts=inputs.get("driverOpts") or None,
+            labels=_labels(inputs.get("labels")),
         )
         return volume.name, {**inputs, "mountpoint": volume.attrs.get("Mountpoint", "")}
 

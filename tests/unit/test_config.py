@@ -344,3 +344,51 @@ def test_every_problem_found_while_planning_is_reported_at_once_and_nothing_regi
     assert "Traceback" not in result.stderr
     # Not even the root component: the plan runs before anything registers.
     assert result.resources == []
+
+
+def test_shared_folder_settings_are_checked_with_their_keys() -> None:
+    volume: dict[str, Any] = {"volume": {}}
+    message = problems(
+        {
+            "auth": SHARED,
+            "shared": [
+                {"name": "Course", "target": "/course", "source": volume},
+                {"name": "two", "target": "relative", "source": {**volume, "hostPath": "/srv"}},
+                {
+                    "name": "three",
+                    "target": "/x",
+                    "readOnly": True,
+                    "writers": {"admins": True},
+                    "source": volume,
+                },
+                {"name": "four", "target": "/y", "writers": {}, "source": volume},
+            ],
+        }
+    )
+    assert "shared[0].name: use lower-case letters" in message
+    assert "shared[1].target: must be a normalized absolute path" in message
+    assert "shared[1].source: set exactly one of volume" in message and "(found volume, hostPath)" in message
+    assert "readOnly: true and writers exclude each other" in message
+    assert "shared[3].writers: writers: name someone" in message
+    message = problems(
+        {
+            "auth": SHARED,
+            "shared": [
+                {"name": "a", "target": "/home/jovyan/a", "source": volume},
+                {"name": "a", "target": "/home/jovyan/a", "source": volume},
+                {"name": "home", "target": "/home", "source": volume},
+            ],
+        }
+    )
+    assert "shared[1].name: 'a' is used twice" in message
+    assert "shared[1].target: '/home/jovyan/a' is used twice" in message
+    assert "shared[2].target: '/home' would cover the home directory /home/jovyan" in message
+
+
+def test_shared_folder_a_cifs_password_must_be_a_secret_and_fit_the_mount_options() -> None:
+    cifs = {"server": "files.example.org", "share": "lab", "username": "u", "password": "p,w"}
+    entry = {"name": "g", "target": "/g", "source": {"cifs": cifs}}
+    message = problems({"auth": SHARED, "shared": [entry]}, secret_keys={"auth", "shared"})
+    assert "shared[0].source.cifs.password: contains a comma or space" in message and "p,w" not in message
+    message = problems({"auth": SHARED, "shared": [entry]}, secret_keys={"auth"})
+    assert "shared[0].source.cifs.password: stored in plain text" in message

@@ -251,3 +251,73 @@ def test_hub_config_extra_config_is_applied_last() -> None:
     )
     assert c.JupyterHub.concurrent_spawn_limit == 3
     assert c.Spawner.start_timeout == 30, "the stack's own setting is overridden"
+
+
+VOLUME: dict[str, Any] = {"volume": {}}
+
+
+def test_hub_config_shared_folders_are_mounted_read_write_only_for_their_writers() -> None:
+    c = configured(
+        {
+            "auth": SHARED,
+            "shared": [
+                {
+                    "name": "course",
+                    "target": "/course",
+                    "writers": {"admins": True},
+                    "source": {"volume": {}},
+                },
+                {
+                    "name": "group",
+                    "target": "/group",
+                    "writers": {"groups": ["staff"]},
+                    "source": {"volume": {}},
+                },
+                {"name": "data", "target": "/data", "readOnly": True, "source": {"hostPath": "/srv/data"}},
+                {"name": "scratch", "target": "/scratch", "source": VOLUME},
+            ],
+        }
+    )
+
+    class Group:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+    class User:
+        def __init__(self, admin: bool, groups: list[str]) -> None:
+            self.admin, self.groups = admin, [Group(g) for g in groups]
+
+    class Spawned:
+        def __init__(self, user: User) -> None:
+            self.user, self.mounts = user, c.DockerSpawner.mounts
+
+    def writable(user: User) -> dict[str, bool]:
+        spawned = Spawned(user)
+        c.Spawner.pre_spawn_hook(spawned)
+        home, *shared = spawned.mounts
+        assert home["source"] == "jhub-unit-home-{username}"
+        return {m["target"]: not m["read_only"] for m in shared}
+
+    assert writable(User(admin=False, groups=[])) == {
+        "/course": False,
+        "/group": False,
+        "/data": False,
+        "/scratch": True,
+    }
+    assert writable(User(admin=True, groups=[])) == {
+        "/course": True,
+        "/group": False,
+        "/data": False,
+        "/scratch": True,
+    }
+    assert writable(User(admin=False, groups=["staff"]))["/group"] is True
+    # Sources: the stack's volumes by name, a host directory as a bind.
+    spawned = Spawned(User(admin=False, groups=[]))
+    c.Spawner.pre_spawn_hook(spawned)
+    sources = {m["target"]: (m["type"], m["source"]) for m in spawned.mounts[1:]}
+    assert sources["/course"] == ("volume", "jhub-unit-shared-course")
+    assert sources["/data"] == ("bind", "/srv/data")
+    # Every mount is one docker-py accepts, as DockerSpawner passes it.
+    from docker.types import Mount
+
+    assert [Mount(**m) for m in spawned.mounts]
