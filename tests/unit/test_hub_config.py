@@ -321,3 +321,14 @@ def test_hub_config_shared_folders_are_mounted_read_write_only_for_their_writers
     from docker.types import Mount
 
     assert [Mount(**m) for m in spawned.mounts]
+
+
+def test_hub_config_a_share_password_never_reaches_the_hub() -> None:
+    """The hub mounts a CIFS share by its volume's name; the password stays in the volume."""
+    cifs = {"server": "files.example.org", "share": "lab", "username": "u", "password": "smb-secret-1"}
+    settings, secrets = documents(
+        {"auth": SHARED, "shared": [{"name": "g", "target": "/g", "source": {"cifs": cifs}}]},
+        secret_keys={"auth", "shared"},
+    )
+    assert "smb-secret-1" not in json.dumps(settings) + json.dumps(secrets)
+    assert settings["shared"][0]["source"] == "jhub-unit-shared-g"
