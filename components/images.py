@@ -14,6 +14,7 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_command as command
@@ -35,12 +36,25 @@ def context_hash(context: Path, dockerfile: str, build_args: dict[str, str]) -> 
     dockerfile_path = context / dockerfile
     digest.update(b"Dockerfile\0" + dockerfile_path.read_bytes() + b"\0")
     for relative, path in context_files(context, dockerfile_path):
-        info = path.lstat()
-        content = os.readlink(path).encode() if stat.S_ISLNK(info.st_mode) else path.read_bytes()
-        digest.update(f"{relative}\0{stat.filemode(info.st_mode)}\0".encode())
-        digest.update(hashlib.sha256(content).digest())
+        _add_file(digest, relative, path)
     digest.update(json.dumps([dockerfile, build_args], sort_keys=True).encode())
     return digest.hexdigest()[:16]
+
+
+def directory_digest(directory: Path) -> str:
+    """A digest of every file under `directory`: relative names, modes and contents."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file() or p.is_symlink()):
+        _add_file(digest, path.relative_to(directory).as_posix(), path)
+    return digest.hexdigest()[:16]
+
+
+def _add_file(digest: Any, relative: str, path: Path) -> None:
+    """A file's name, mode and content (a symlink's target) into `digest`."""
+    info = path.lstat()
+    content = os.readlink(path).encode() if stat.S_ISLNK(info.st_mode) else path.read_bytes()
+    digest.update(f"{relative}\0{stat.filemode(info.st_mode)}\0".encode())
+    digest.update(hashlib.sha256(content).digest())
 
 
 def hub_jupyterhub_version(project_dir: Path) -> str:

@@ -17,14 +17,14 @@ from hub.contract import RegistrySettings, Settings
 
 from .auth_config import AuthContext
 from .caddyfile import render_caddyfile
-from .config import Problems, StackConfig
+from .config import Problems, StackConfig, resolve_path
 from .config_files import read_acme_ca_root, read_allowed_users, read_auth_ca
 from .connection import ConnectionFiles
 from .engine_check import check_engine
 from .host import ClientTls, DockerHostArgs, PublishedPort
 from .hub import WAIT_TIMEOUT_SECONDS
 from .hub_settings import render_secrets, render_settings
-from .images import BuildSpec, build_spec, common_build_args, hub_jupyterhub_version
+from .images import BuildSpec, build_spec, common_build_args, directory_digest, hub_jupyterhub_version
 from .naming import StackNames
 from .proxy import api_url, public_target
 from .shared import SharedFolderPlan
@@ -174,7 +174,7 @@ def _notebooks(
     return tuple(notebooks)
 
 
-def _shared(config: StackConfig, names: StackNames) -> tuple[SharedFolderPlan, ...]:
+def _shared(config: StackConfig, names: StackNames, project_dir: Path) -> tuple[SharedFolderPlan, ...]:
     """The shared folders' Docker side. A host directory is checked here when the Docker host
     is this machine (a preview says so); on a remote host the mount check does it at `up`,
     before the hub changes."""
@@ -206,8 +206,21 @@ def _shared(config: StackConfig, names: StackNames) -> tuple[SharedFolderPlan, .
                 )
             folders.append(SharedFolderPlan(key, entry.name, "hostPath", path, f"host directory {path}"))
         else:
+            assert source.volume is not None
             volume = names.shared_volume(entry.name)
-            folders.append(SharedFolderPlan(key, entry.name, "volume", volume, f"volume {volume}"))
+            seed, digest = source.volume.seed, None
+            if seed is not None:
+                seed_key = f"{key}.source.volume.seed"
+                seed_dir = problems.check(partial(resolve_path, project_dir, seed, seed_key))
+                if seed_dir is not None and not seed_dir.is_dir():
+                    problems.found.append(f"{seed_key}: {seed!r} is not a directory")
+                elif seed_dir is not None:
+                    digest = directory_digest(seed_dir)
+            folders.append(
+                SharedFolderPlan(
+                    key, entry.name, "volume", volume, f"volume {volume}", seed=seed, seed_digest=digest
+                )
+            )
     problems.raise_if_any()
     return tuple(folders)
 
@@ -271,7 +284,7 @@ def plan_deployment(config: StackConfig, names: StackNames, project_dir: Path) -
     allowed_users = problems.check(lambda: read_allowed_users(config.auth, project_dir))
     auth_ca_pem = problems.check(lambda: read_auth_ca(config.auth, project_dir))
     tls = problems.check(lambda: _tls(config, names, project_dir))
-    shared = problems.check(lambda: _shared(config, names))
+    shared = problems.check(lambda: _shared(config, names, project_dir))
     problems.raise_if_any()
     assert hub_build is not None and allowed_users is not None and shared is not None
 

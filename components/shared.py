@@ -35,6 +35,10 @@ class SharedFolderPlan:
     # cifs/nfs: the local driver's options; `secret` when they hold a password.
     driver_options: tuple[tuple[str, str], ...] = ()
     secret: bool = False
+    # volume: the directory copied in (as configured: relative to the project directory, the
+    # working directory of the check), and a digest of its content, so a change copies again.
+    seed: str | None = None
+    seed_digest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,8 @@ class SharedFolders(pulumi.ComponentResource):
                     "source": f.source,
                     "describe": f.describe,
                     "owned": f.kind == "volume",
+                    "seed": f.seed,
+                    "seedDigest": f.seed_digest,
                 }
                 for f in args.folders
             ],

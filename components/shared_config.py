@@ -24,6 +24,11 @@ _OPTION_UNSAFE = re.compile(r"[,\s]")
 class StackVolumeSource(ConfigModel):
     """A named volume the stack creates, labels and keeps with `keepData`."""
 
+    # A directory on the machine running Pulumi (relative to the project), copied into the
+    # volume at `up` whenever its content changed: course material, a dataset. Files of the
+    # same name are overwritten; files people added to the folder are left alone.
+    seed: str | None = None
+
 
 class CifsSource(ConfigModel):
     """An SMB share, mounted by the Docker host (it needs the kernel's CIFS client)."""

@@ -9,10 +9,12 @@ notebook user, so the writers can write (Docker creates it root-owned).
 
 import json
 import os
+import re
 import subprocess
 import sys
 
-folders = json.loads(os.environ["JHUB_SHARED"])  # [{"key", "kind", "type", "source", "describe", "owned"}]
+# [{"key", "kind", "type", "source", "describe", "owned", "seed", "seedDigest"}]
+folders = json.loads(os.environ["JHUB_SHARED"])
 probe_image = os.environ["JHUB_PROBE_IMAGE"]
 probe_name = os.environ["JHUB_PROBE_NAME"]
 owner = os.environ["JHUB_SHARED_OWNER"]
@@ -30,21 +32,43 @@ def docker(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["docker", *args], capture_output=True, text=True)
 
 
+def last_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The error's last line, with any password masked: Docker's mount errors quote the whole
+    option string of a CIFS volume ("data: addr=...,password=...")."""
+    text = result.stderr.strip()
+    line = text.splitlines()[-1] if text else f"exit {result.returncode}"
+    return re.sub(r"(password=)[^,\s]*", r"\1***", line)
+
+
 problems = []
 for folder in folders:
     docker("rm", "--force", probe_name)
     mount = f"type={folder['type']},source={folder['source']},target=/shared"
-    script = f"chown {owner} /shared && chmod 0775 /shared" if folder["owned"] else "true"
-    run = docker(
-        "run", "--rm", "--name", probe_name, "--user", "0", "--mount", mount,
-        "--entrypoint", "/bin/sh", probe_image, "-c", script,
+    seed = folder.get("seed")
+    # Seeded files belong to the notebook user too; the top directory always does.
+    owned = f"chown {'-R ' if seed else ''}{owner} /shared && chmod 0775 /shared"
+    created = docker(
+        "create", "--name", probe_name, "--user", "0", "--mount", mount,
+        "--entrypoint", "/bin/sh", probe_image, "-c", owned if folder["owned"] else "true",
     )  # fmt: skip
-    if run.returncode != 0:
-        reason = run.stderr.strip().splitlines()[-1] if run.stderr.strip() else f"exit {run.returncode}"
+    if created.returncode != 0:
+        sys.exit(f"dockerHost {host}: cannot create the mount probe from {probe_image}: {last_line(created)}")
+    if seed:
+        # `docker cp` into a created container writes into the volume mounted there, on any host.
+        copied = docker("cp", os.path.join(seed, "."), f"{probe_name}:/shared")
+        if copied.returncode != 0:
+            docker("rm", "--force", probe_name)
+            reason = last_line(copied)
+            problems.append(f"{folder['key']}.source.volume.seed: copying {seed} in failed: {reason}")
+            continue
+        print(f"{folder['key']}: copied {seed} into {folder['source']}")
+    started = docker("start", "--attach", probe_name)
+    docker("rm", "--force", probe_name)
+    if started.returncode != 0:
         hint = HINTS.get(folder["kind"], "check the folder's source")
-        problems.append(
-            f"{folder['key']}: the Docker host cannot mount {folder['describe']}: {reason}; {hint}"
-        )
+        reason = last_line(started)
+        what = folder["describe"]
+        problems.append(f"{folder['key']}: the Docker host cannot mount {what}: {reason}; {hint}")
 
 if problems:
     sys.exit("shared folders on dockerHost " + host + ":\n  " + "\n  ".join(problems))

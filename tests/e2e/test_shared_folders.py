@@ -29,7 +29,15 @@ def host_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def classroom(make_stack: StackFactory, host_dir: Path) -> Iterator[Deployment]:
+def material(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Course material on the machine running Pulumi, copied into the course folder at up."""
+    directory = tmp_path_factory.mktemp("material")
+    (directory / "syllabus.md").write_text("# Linear algebra\n")
+    return directory
+
+
+@pytest.fixture(scope="module")
+def classroom(make_stack: StackFactory, host_dir: Path, material: Path) -> Iterator[Deployment]:
     stack = make_stack(
         AUTH,
         secret_config=SECRETS,
@@ -39,7 +47,7 @@ def classroom(make_stack: StackFactory, host_dir: Path) -> Iterator[Deployment]:
                     "name": "course",
                     "target": "/home/jovyan/course",
                     "writers": {"admins": True},
-                    "source": {"volume": {}},
+                    "source": {"volume": {"seed": str(material)}},
                 },
                 {
                     "name": "datasets",
@@ -83,6 +91,7 @@ def test_shared_folder_admins_write_a_stack_volume_that_users_only_read(
     volume = engine.volumes.get(f"{classroom.prefix}-shared-course")
     assert volume.attrs["Labels"]["org.jupyterhub-docker.role"] == "shared"
 
+    assert "# Linear algebra" in _read(student, "/home/jovyan/course/syllabus.md"), "seeded at up"
     assert "written" in _write(teacher, "/home/jovyan/course/notes.txt", "week 1: vectors")
     refused = _write(student, "/home/jovyan/course/notes.txt", "mine now")
     assert "Read-only file system" in refused, refused
@@ -180,7 +189,7 @@ def test_shared_folder_cifs_and_nfs_volumes_are_defined_exactly_and_an_unmountab
 
 
 def test_shared_folder_a_changed_list_replaces_only_the_hub_and_reaches_servers_at_their_next_start(
-    classroom: Deployment, deployer: Deployer, engine: docker.DockerClient
+    classroom: Deployment, deployer: Deployer, engine: docker.DockerClient, material: Path
 ) -> None:
     harness = _harness(deployer)
     student = HubUser(classroom.url, "student")
@@ -191,6 +200,8 @@ def test_shared_folder_a_changed_list_replaces_only_the_hub_and_reaches_servers_
     folders = classroom.config["jupyterhub-docker:shared"]
     scratch = {"name": "scratch", "target": "/home/jovyan/scratch", "source": {"volume": {}}}
     classroom.configure(shared=[*folders, scratch])
+    # New material too: copied in with the next up, beside what people wrote there.
+    (material / "week2.md").write_text("# Week 2: matrices\n")
     previewed = harness.preview(classroom.spec)
     classroom.up()
     assert harness.last_plan == previewed, "up did what the preview said"
@@ -208,3 +219,4 @@ def test_shared_folder_a_changed_list_replaces_only_the_hub_and_reaches_servers_
     student.start_server()
     assert _write(student, "/home/jovyan/scratch/mine.txt", "everyone writes here") == "'written'"
     assert "week 1: vectors" in _read(student, "/home/jovyan/course/notes.txt")
+    assert "# Week 2: matrices" in _read(student, "/home/jovyan/course/week2.md")
