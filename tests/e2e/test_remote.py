@@ -59,6 +59,7 @@ def remote_stack(
     docker_host: str | None = None,
     known_hosts: str | None = None,
     registry_port: int | None = None,
+    shared: list[dict[str, object]] | None = None,
 ) -> Deployment:
     secret_config = {"auth.password": USER_PASSWORD, "ssh.privateKey": host.private_key}
     extra: dict[str, object] = {
@@ -71,6 +72,8 @@ def remote_stack(
         # On the remote host's loopback: only its engine pushes and pulls there.
         extra["registry"] = {"enabled": True, "port": registry_port, "username": REGISTRY_USER}
         secret_config["registry.password"] = REGISTRY_PASSWORD
+    if shared is not None:
+        extra["shared"] = shared
     return make_stack(
         {"type": "shared-password", "allowAll": True}, secret_config=secret_config, extra=extra, name=name
     )
@@ -86,9 +89,21 @@ def remote_stacks(
 
 
 @pytest.fixture(scope="session")
-def remote(remote_stacks: StackFactory, remote_host: dockerhost.DockerHostPeer) -> Deployment:
-    """A stack on the remote host, with a registry there: its notebook image is pushed to it."""
-    return remote_stack(remote_stacks, remote_host, registry_port=free_port())
+def remote(
+    remote_stacks: StackFactory,
+    remote_host: dockerhost.DockerHostPeer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Deployment:
+    """A stack on the remote host, with a registry there: its notebook image is pushed to it;
+    and a shared folder seeded from this machine (copied over ssh)."""
+    material = tmp_path_factory.mktemp("remote-material")
+    (material / "readme.txt").write_text("copied over ssh\n")
+    course: dict[str, object] = {
+        "name": "course",
+        "target": "/home/jovyan/course",
+        "source": {"volume": {"seed": str(material)}},
+    }
+    return remote_stack(remote_stacks, remote_host, registry_port=free_port(), shared=[course])
 
 
 def test_real_engine_a_stack_over_ssh_pushes_to_its_registry_there_serves_users_and_lives_only_there(
@@ -106,6 +121,8 @@ def test_real_engine_a_stack_over_ssh_pushes_to_its_registry_there_serves_users_
         assert katie.logged_in()
         katie.start_server()
         assert katie.put_notebook("remote.ipynb", "print('on the server')").status_code == 201
+        # The shared folder lives on the remote host, seeded from this machine.
+        assert "copied over ssh" in katie.run_code("open('/home/jovyan/course/readme.txt').read()")
 
     there = dockerhost.inner_objects(engine, remote_host, remote.spec.name)
     prefix = remote.prefix
@@ -130,7 +147,7 @@ def test_real_engine_a_stack_over_ssh_pushes_to_its_registry_there_serves_users_
         ).strip()
         == image
     )
-    assert {f"{prefix}-data", f"{prefix}-home-katie"} <= set(there["volumes"])
+    assert {f"{prefix}-data", f"{prefix}-home-katie", f"{prefix}-shared-course"} <= set(there["volumes"])
     assert there["networks"] == [f"{prefix}-net"]
     assert stack_objects(engine, remote.spec.name) == NOTHING, "nothing of the stack on the local engine"
 
