@@ -21,7 +21,7 @@ import pulumi_docker as docker
 
 from .docker_inputs import as_secret, label_inputs
 from .naming import LABEL_STACK, StackNames
-from .scripts import PYTHON, script
+from .scripts import PYTHON, run_script, script
 
 
 @dataclass(frozen=True)
@@ -115,11 +115,10 @@ class DockerHost(pulumi.ComponentResource):
         self.probe_image = probe.name
         # Re-run whenever the published ports change (a change of triggers replaces a Command).
         ports_json = json.dumps([p.__dict__ for p in args.ports], sort_keys=True)
-        self.ports_check = command.local.Command(
+        self.ports_check = run_script(
             f"{name}-ports",
-            create=script("check_ports"),
-            interpreter=PYTHON,
-            environment={
+            "check_ports",
+            {
                 **self.command_env,
                 "JHUB_PORTS": ports_json,
                 "JHUB_STACK_LABELS": json.dumps(names.labels, sort_keys=True),

@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import pulumi_command as command
 import pulumi_docker as docker
 
 from .config import ImagesConfig, config_problem, resolve_path
 from .config_files import read_pem_file
 from .dockerignore import context_files
 from .host import DockerHost
-from .scripts import PYTHON, script
+from .scripts import run_script
 
 
 def context_hash(context: Path, dockerfile: str, build_args: dict[str, str]) -> str:
@@ -187,13 +186,12 @@ class NotebookImage(pulumi.ComponentResource):
             ref = BuiltImage(f"{name}-build", built, pulumi.ResourceOptions(parent=self)).ref
         else:
             ref = host.pull(self, f"{name}-pull", args.source)
-        check = command.local.Command(
+        check = run_script(
             f"{name}-version-check",
-            create=script("check_jupyterhub_version"),
-            interpreter=PYTHON,
-            environment={**host.command_env, "JHUB_IMAGE": ref, "JHUB_EXPECTED_VERSION": args.hub_version},
+            "check_jupyterhub_version",
+            {**host.command_env, "JHUB_IMAGE": ref, "JHUB_EXPECTED_VERSION": args.hub_version},
+            pulumi.ResourceOptions(parent=self),
             triggers=[ref],
-            opts=pulumi.ResourceOptions(parent=self),
         )
         # Consumers get the reference only once the check has passed.
         self.ref = pulumi.Output.all(ref, check.stdout).apply(lambda values: str(values[0]))

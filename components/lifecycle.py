@@ -10,7 +10,7 @@ import pulumi_command as command
 
 from .host import DockerHost
 from .naming import LABEL_ROLE, StackNames
-from .scripts import PYTHON, script
+from .scripts import PYTHON, run_script, script
 
 
 @dataclass(frozen=True)
@@ -94,13 +94,12 @@ class Readiness(pulumi.ComponentResource):
                     "JHUB_PROBE_SCRIPT": script("wait_for_hub"),
                 }
             )
-        check = command.local.Command(
+        check = run_script(
             f"{name}-check",
-            create=script("wait_for_hub"),
-            interpreter=PYTHON,
-            environment=environment,
+            "wait_for_hub",
+            environment,
+            pulumi.ResourceOptions(parent=self),
             triggers=list(args.triggers),
-            opts=pulumi.ResourceOptions(parent=self),
         )
         self.message = check.stdout
         self.register_outputs({"message": self.message})

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pulumi
+import pulumi_command as command
+
 _DIR = Path(__file__).parent / "scripts"
 
 PYTHON = ["python3", "-c"]
@@ -16,3 +19,22 @@ PYTHON = ["python3", "-c"]
 def script(name: str) -> str:
     """The script's text, after the prelude every script shares (how to reach the host)."""
     return (_DIR / "_prelude.py").read_text() + "\n" + (_DIR / f"{name}.py").read_text()
+
+
+def run_script(
+    resource_name: str,
+    name: str,
+    environment: pulumi.Input[dict[str, pulumi.Input[str]]],
+    opts: pulumi.ResourceOptions,
+    triggers: list[pulumi.Input[str]] | None = None,
+) -> command.local.Command:
+    """A Command that runs script `name` at create, with `environment`; a change of `triggers`
+    replaces it, which runs it again (pulumi-command: triggers are replaceOnChanges)."""
+    return command.local.Command(
+        resource_name,
+        create=script(name),
+        interpreter=PYTHON,
+        environment=environment,
+        triggers=triggers,
+        opts=opts,
+    )

@@ -18,7 +18,7 @@ import pulumi_docker as docker
 from .docker_inputs import as_secret, label_inputs
 from .host import DockerHost
 from .naming import LABEL_ROLE, StackNames
-from .scripts import PYTHON, script
+from .scripts import run_script
 
 # The notebook images' user (uid 1000, as in docker-stacks and notebook/Dockerfile): owner of a
 # stack-owned folder's top directory, so its writers can write.
@@ -102,11 +102,10 @@ class SharedFolders(pulumi.ComponentResource):
             ],
             sort_keys=True,
         )
-        self.check = command.local.Command(
+        self.check = run_script(
             f"{name}-check",
-            create=script("check_mounts"),
-            interpreter=PYTHON,
-            environment={
+            "check_mounts",
+            {
                 **host.command_env,
                 "JHUB_SHARED": folders_json,
                 "JHUB_SHARED_OWNER": NOTEBOOK_UID,
