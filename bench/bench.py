@@ -47,15 +47,9 @@ def memory_mib(engine: docker.DockerClient, name: str) -> float:
     return float(stats["usage"] - cache) / 2**20
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--spawns", type=int, default=5, help="sequential single spawns (median)")
-    parser.add_argument("--concurrent", type=int, default=8, help="users logging in at once")
-    args = parser.parse_args()
-
-    workdir = Path(tempfile.mkdtemp(prefix="jhub-bench-"))
+def throwaway_stack(workdir: Path) -> tuple[StackSpec, HarnessDeployer]:
+    """A stack file for a shared-password stack on the local engine (test images), and the
+    real-engine harness to deploy it."""
     stack = f"bench{secrets.token_hex(2)}"
     images: dict[str, str] = dict(TEST_IMAGES)
     ca = extra_ca_file()
@@ -70,7 +64,20 @@ def main() -> None:
     config_file = workdir / f"Pulumi.{stack}.yaml"
     config_file.write_text(yaml.safe_dump({"config": config}))
     spec = StackSpec(name=stack, config_file=config_file, secrets={"auth.password": PASSWORD})
-    deployer = HarnessDeployer(workdir / "state")
+    return spec, HarnessDeployer(workdir / "state")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--spawns", type=int, default=5, help="sequential single spawns (median)")
+    parser.add_argument("--concurrent", type=int, default=8, help="users logging in at once")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="jhub-bench-"))
+    spec, deployer = throwaway_stack(workdir)
+    stack = spec.name
     engine = docker.from_env()
     rows: list[tuple[str, str]] = []
     try:
