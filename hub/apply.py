@@ -40,6 +40,10 @@ def _hub_and_proxy(c: Config, settings: Settings, secrets: Secrets) -> None:
     # survive a restart or a replacement of the hub container.
     c.JupyterHub.db_url = f"sqlite:///{DATA_DIR}/jupyterhub.sqlite"
     c.JupyterHub.cookie_secret_file = f"{DATA_DIR}/jupyterhub_cookie_secret"
+    # A hub image with a newer JupyterHub upgrades an older database at start, after copying the
+    # SQLite file next to it (jupyterhub/dbutil.py `upgrade_if_needed`: <db>.<timestamp>), as
+    # Z2JH and TLJH do; a failed upgrade leaves that copy and the hub does not start.
+    c.JupyterHub.upgrade_db = True
     # Stopping the hub must not stop the users' servers.
     c.JupyterHub.cleanup_servers = False
 

@@ -89,6 +89,7 @@ def test_hub_config_the_hub_reaches_the_proxy_and_keeps_its_data_on_the_volume()
     assert c.ConfigurableHTTPProxy.auth_token == "proxy-token"
     assert c.JupyterHub.db_url == "sqlite:////srv/jupyterhub/data/jupyterhub.sqlite"
     assert c.JupyterHub.cleanup_servers is False, "stopping the hub must not stop users' servers"
+    assert c.JupyterHub.upgrade_db is True, "a newer hub upgrades an older database at start"
 
 
 def test_hub_config_shared_password_with_an_admin_password() -> None:
