@@ -16,7 +16,8 @@ PROJECT = "jupyterhub-docker"
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ops")
-    parser.add_argument("--project-dir", type=Path, default=Path.cwd(), help="where Pulumi.<stack>.yaml is")
+    parser.add_argument("--project-dir", type=Path, default=Path.cwd(), help="where Pulumi.yaml is")
+    parser.add_argument("--config-file", type=Path, help="default: <project-dir>/Pulumi.<stack>.yaml")
     actions = parser.add_subparsers(dest="action", required=True)
     save = actions.add_parser("backup", help="write an archive directory of the stack's data")
     save.add_argument("--stack", required=True)
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--overwrite", action="store_true", help="replace volumes that hold data")
     args = parser.parse_args(argv)
     try:
-        engine = Engine.for_stack(args.project_dir, args.stack)
+        engine = Engine.for_stack(args.project_dir, args.stack, args.config_file)
         names = StackNames(project=PROJECT, stack=args.stack)
         if args.action == "backup":
             print(f"backup of {args.stack} written to {backup(engine, names, args.out)}")

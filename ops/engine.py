@@ -29,8 +29,9 @@ class Engine:
     host: str
 
     @classmethod
-    def for_stack(cls, project_dir: Path, stack: str) -> Engine:
-        stack_file = project_dir / f"Pulumi.{stack}.yaml"
+    def for_stack(cls, project_dir: Path, stack: str, stack_file: Path | None = None) -> Engine:
+        """`stack_file` defaults to the project's `Pulumi.<stack>.yaml`."""
+        stack_file = stack_file or project_dir / f"Pulumi.{stack}.yaml"
         if not stack_file.exists():
             raise OpsError(f"no stack file {stack_file}: name an existing stack with --stack")
         config = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}

@@ -20,9 +20,10 @@ NATIVE = {"type": "native", "admins": ["boss"], "allowAll": True}
 
 
 def ops(stack: Deployment, *args: str) -> subprocess.CompletedProcess[str]:
-    """The command a person runs next to `pulumi`, in the directory of the stack's file."""
+    """The command a person runs next to `pulumi`, in the project, on the stack's config file."""
+    options = ["--project-dir", str(PROJECT_DIR), "--config-file", str(stack.spec.config_file)]
     return subprocess.run(
-        [sys.executable, "-m", "ops", "--project-dir", str(stack.spec.config_file.parent), *args],
+        [sys.executable, "-m", "ops", *options, *args],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,

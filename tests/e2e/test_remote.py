@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ from tests.e2e.conftest import (
 )
 from tests.e2e.hubclient import HubUser
 from tests.e2e.names import resolve
+from tests.e2e.test_backup import ops
 from tests.peers.common import create_network
 from tests.peers.dockerhost import peer as dockerhost
 
@@ -150,6 +152,14 @@ def test_real_engine_a_stack_over_ssh_pushes_to_its_registry_there_serves_users_
     assert {f"{prefix}-data", f"{prefix}-home-katie", f"{prefix}-shared-course"} <= set(there["volumes"])
     assert there["networks"] == [f"{prefix}-net"]
     assert stack_objects(engine, remote.spec.name) == NOTHING, "nothing of the stack on the local engine"
+
+    # A backup over ssh, with the client files the deploy wrote: katie's home comes along.
+    saved = ops(remote, "backup", "--stack", remote.spec.name, "--out", str(tmp_path / "backups"))
+    assert saved.returncode == 0, saved.stderr
+    archive = Path(saved.stdout.strip().rsplit(" ", 1)[-1])
+    manifest = json.loads((archive / "manifest.json").read_text())
+    assert manifest["dockerHost"].startswith("ssh://")
+    assert {"data", "home-katie", "shared-course"} <= {v["suffix"] for v in manifest["volumes"]}
 
 
 def test_real_engine_destroy_from_a_fresh_clone_over_ssh_with_a_server_running_leaves_nothing(
