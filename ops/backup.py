@@ -100,6 +100,7 @@ def backup(engine: Engine, names: StackNames, out_dir: Path, say: Any = print) -
         "ps", "--filter", f"label={LABEL_STACK}={names.stack}", "--filter", f"label={LABEL_ROLE}=user-server",
         "--format", "{{.Names}}",
     ).split()  # fmt: skip
+    version = engine.run("run", "--rm", "--entrypoint", "jupyterhub", image, "--version").strip()
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
     final = out_dir / f"{names.stack}-{stamp}"
     partial = final.with_name(final.name + ".partial")
@@ -122,6 +123,7 @@ def backup(engine: Engine, names: StackNames, out_dir: Path, say: Any = print) -
             "createdAt": stamp,
             "dockerHost": engine.host,
             "hubImage": image,
+            "jupyterhubVersion": version,
             # Servers running while their homes were read: files being written then may be torn.
             "runningServers": running,
             "volumes": entries,

@@ -58,6 +58,7 @@ def test_backup_then_destroy_then_restore_into_a_new_stack_brings_everyone_back(
     archive = Path(saved.stdout.strip().rsplit(" ", 1)[-1])
     manifest = json.loads((archive / "manifest.json").read_text())
     assert manifest["stack"] == old.spec.name
+    assert manifest["jupyterhubVersion"].split(".")[0] == "5"
     assert f"{old.prefix}-user-alice" in manifest["runningServers"]
     roles = {v["suffix"]: v["role"] for v in manifest["volumes"]}
     assert roles["data"] == "hub-data" and roles["home-alice"] == "user-home"
