@@ -182,9 +182,8 @@ def _shared(config: StackConfig, names: StackNames, project_dir: Path) -> tuple[
     folders = []
     for index, entry in enumerate(config.shared):
         key, source = f"shared[{index}]", entry.source
-        if source.cifs is not None or source.nfs is not None:
-            remote = source.cifs or source.nfs
-            assert remote is not None
+        remote = source.cifs or source.nfs
+        if remote is not None:
             options = remote.driver_options()
             folders.append(
                 SharedFolderPlan(

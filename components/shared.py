@@ -15,7 +15,7 @@ import pulumi
 import pulumi_command as command
 import pulumi_docker as docker
 
-from .docker_inputs import as_secret, label_inputs
+from .docker_inputs import label_inputs
 from .host import DockerHost
 from .naming import LABEL_ROLE, StackNames
 from .scripts import run_script
@@ -69,9 +69,7 @@ class SharedFolders(pulumi.ComponentResource):
             elif folder.kind in ("cifs", "nfs"):
                 options = dict(folder.driver_options)
                 driver_opts: pulumi.Input[dict[str, str]] = (
-                    as_secret(pulumi.Output.from_input(json.dumps(options))).apply(json.loads)
-                    if folder.secret
-                    else options
+                    pulumi.Output.secret(options) if folder.secret else options
                 )
                 # Every input of a volume replaces it (kreuzwerker resource_docker_volume.go, all
                 # ForceNew); its data lives on the server, so a replacement loses nothing.

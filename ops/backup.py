@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.naming import LABEL_PROJECT, LABEL_ROLE, LABEL_STACK, StackNames
+from components.naming import LABEL_ROLE, LABEL_STACK, StackNames
 
 from .engine import Engine, OpsError
 
@@ -185,7 +185,7 @@ def restore(
         for entry, target in targets:
             started = time.monotonic()
             if target not in existing:
-                labels = {**names.labels, LABEL_PROJECT: names.project, LABEL_ROLE: entry["role"]}
+                labels = {**names.labels, LABEL_ROLE: entry["role"]}
                 engine.run("volume", "create", *[f"--label={k}={v}" for k, v in labels.items()], target)
             with (archive / entry["file"]).open("rb") as data:
                 engine.run(
