@@ -75,9 +75,10 @@ gather_extra_cas() {
 # PyPI wheel bundles only its driver: no browser download (nothing but the Debian mirror and PyPI
 # is reachable here). Liberation fonts render the pages' text in the screenshots (the package
 # brings only fontconfig); certutil (libnss3-tools) makes the NSS database through which
-# Chromium trusts a TLS test stack's own CA.
+# Chromium trusts a TLS test stack's own CA; `ip` (iproute2) brings up the loopback of the
+# network namespace the browser runs in (tests/e2e/bridge.py).
 install_browser() {
-  apt_install chromium fonts-liberation libnss3-tools
+  apt_install chromium fonts-liberation libnss3-tools iproute2
 }
 
 make_venv() {

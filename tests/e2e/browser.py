@@ -4,16 +4,22 @@ playwright, with a screenshot of every step kept under test-results/browser/<cas
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from playwright.sync_api import BrowserContext, Page, sync_playwright
+from playwright.sync_api import BrowserContext, Page, Request, sync_playwright
+
+from tests.e2e import bridge
 
 CHROMIUM = "/usr/bin/chromium"
-RESULTS = Path(__file__).resolve().parents[2] / "test-results" / "browser"
+PROJECT = Path(__file__).resolve().parents[2]
+RESULTS = PROJECT / "test-results" / "browser"
 
 # Chromium runs as root here (needs --no-sandbox) on a machine whose network is closed: without
 # the background-networking flags it dials Google's services at start and logs refusals; QUIC
@@ -45,11 +51,26 @@ def trust(home: Path, ca_file: Path) -> None:
     )
 
 
+def namespaced(workdir: Path, sockets: Path, ports: list[int]) -> Path:
+    """A launcher that runs Chromium in a network namespace of its own, its loopback's `ports`
+    carried to the host's (bridge.py says why)."""
+    launcher = workdir / "chromium-in-namespace"
+    bridge_command = [sys.executable, "-m", "tests.e2e.bridge", str(sockets), *map(str, ports), "--"]
+    launcher.write_text(f'#!/bin/sh\nexec unshare --net {shlex.join(bridge_command)} {CHROMIUM} "$@"\n')
+    launcher.chmod(0o755)
+    return launcher
+
+
 @contextmanager
 def chromium(
-    workdir: Path, *, hosts: dict[str, str] | None = None, ca_file: Path | None = None
+    workdir: Path,
+    ports: list[int],
+    *,
+    hosts: dict[str, str] | None = None,
+    ca_file: Path | None = None,
 ) -> Iterator[BrowserContext]:
-    """A headless Chromium with a fresh profile and HOME under `workdir`.
+    """A headless Chromium with a fresh profile and HOME under `workdir`, reaching only the
+    host's loopback `ports`.
 
     `hosts` maps names to addresses inside the browser only (like names.py for requests): the
     URL keeps the domain, so SNI, the Host header and certificate checks see it.
@@ -61,19 +82,24 @@ def chromium(
     args = list(FLAGS)
     if hosts:
         args.append("--host-resolver-rules=" + ", ".join(f"MAP {name} {ip}" for name, ip in hosts.items()))
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(workdir / "profile"),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=args,
-            env={**os.environ, "HOME": str(home)},
-            viewport={"width": 1280, "height": 800},
-        )
-        try:
-            yield context
-        finally:
-            context.close()
+    # A short folder: a UNIX socket's path must fit in 108 bytes.
+    sockets = Path(tempfile.mkdtemp(prefix="jhub-browser-"))
+    try:
+        with bridge.host_side(sockets, ports), sync_playwright() as playwright:
+            context = playwright.chromium.launch_persistent_context(
+                str(workdir / "profile"),
+                executable_path=str(namespaced(workdir, sockets, ports)),
+                headless=True,
+                args=args,
+                env={**os.environ, "HOME": str(home), "PYTHONPATH": str(PROJECT)},
+                viewport={"width": 1280, "height": 800},
+            )
+            try:
+                yield context
+            finally:
+                context.close()
+    finally:
+        shutil.rmtree(sockets, ignore_errors=True)
 
 
 class Screenshots:
@@ -92,3 +118,16 @@ class Screenshots:
         path = self.folder / f"{self.taken:02d}-{step}.png"
         self.page.screenshot(path=path)
         return path
+
+
+class FailedRequests:
+    """The page's failed requests, as Chromium names their errors: what a screenshot cannot
+    show (a script that never arrived leaves JupyterLab a white page). Without the query
+    string, which may carry a token."""
+
+    def __init__(self, page: Page) -> None:
+        self.requests: list[str] = []
+        page.on("requestfailed", self._failed)
+
+    def _failed(self, request: Request) -> None:
+        self.requests.append(f"{request.method} {request.url.split('?')[0]}: {request.failure}")

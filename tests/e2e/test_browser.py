@@ -6,15 +6,17 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import docker
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
-from tests.e2e.browser import Screenshots, chromium
+from tests.e2e.browser import FailedRequests, Screenshots, chromium
 from tests.e2e.conftest import USER_PASSWORD, Deployment
 
-SPAWN_TIMEOUT_MS = 90_000  # login, spawn (the stack's startTimeout is 90 s) and JupyterLab's load
+SPAWN_TIMEOUT_MS = 90_000
 STEP_TIMEOUT_MS = 30_000
 KERNEL_TIMEOUT_MS = 60_000
 # The notification settings (JupyterLab 4.6's schema @jupyterlab/apputils-extension:notification)
@@ -49,8 +51,8 @@ def expect_nothing_to_dismiss(page: Page) -> None:
     expect(page.locator(".jp-Dialog")).to_have_count(0)
 
 
-def a_participant_computes_42(page: Page, hub_url: str, name: str, shots: Screenshots) -> None:
-    page.goto(hub_url)
+def log_in(page: Page, hub_url: str, name: str, shots: Screenshots) -> None:
+    page.goto(hub_url, timeout=STEP_TIMEOUT_MS)
     username = page.locator("#username_input")
     expect(username).to_be_visible(timeout=STEP_TIMEOUT_MS)
     shots.take("login-form")
@@ -59,9 +61,12 @@ def a_participant_computes_42(page: Page, hub_url: str, name: str, shots: Screen
     page.locator("#password_input").fill(USER_PASSWORD)
     shots.take("login-filled")
     page.locator("#login_submit").click()
+    # Login, spawn (the stack's startTimeout is 90 s) and JupyterLab's load.
+    expect(page.locator(".jp-Launcher").first).to_be_visible(timeout=SPAWN_TIMEOUT_MS)
 
-    launcher = page.locator(".jp-Launcher").first
-    expect(launcher).to_be_visible(timeout=SPAWN_TIMEOUT_MS)
+
+def a_participant_computes_42(page: Page, hub_url: str, name: str, shots: Screenshots) -> None:
+    log_in(page, hub_url, name, shots)
     server_url = f"{hub_url}user/{name}/"
     assert page.url.startswith(server_url + "lab"), page.url
     shots.take("jupyterlab")
@@ -76,15 +81,24 @@ def a_participant_computes_42(page: Page, hub_url: str, name: str, shots: Screen
     }
     expect_nothing_to_dismiss(page)
 
+    new_notebook_computes_42(page, shots)
+
+
+def new_notebook_computes_42(page: Page, shots: Screenshots) -> None:
+    """From JupyterLab's launcher: a new notebook, `6 * 7` in its cell, Shift+Enter, 42."""
     page.locator('.jp-LauncherCard[data-category="Notebook"]').first.click()
     notebook = page.locator(".jp-NotebookPanel").first
-    kernel_dialog = page.locator(".jp-Dialog")
-    expect(notebook.or_(kernel_dialog).first).to_be_visible(timeout=STEP_TIMEOUT_MS)
-    if kernel_dialog.is_visible():  # "Select Kernel", when the server offers more than one
-        kernel_dialog.locator(".jp-mod-accept").click()
+    dialog = page.locator(".jp-Dialog")
+    expect(notebook.or_(dialog).first).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    if dialog.is_visible() and "Select Kernel" in dialog.inner_text():  # more than one kernel
+        dialog.locator(".jp-mod-accept").click()
+        expect(dialog).to_be_hidden(timeout=STEP_TIMEOUT_MS)
     # Ready when the status bar says so: a cell run before the kernel is attached is dropped
     # (the toolbar's indicator already reads idle while the status bar says "Initializing").
-    expect(page.get_by_text("Python 3 (ipykernel) | Idle")).to_be_visible(timeout=KERNEL_TIMEOUT_MS)
+    # Any dialog now is an error ("File Load Error", "Error Starting Kernel"): fail at once.
+    idle = page.get_by_text("Python 3 (ipykernel) | Idle")
+    expect(idle.or_(dialog).first).to_be_visible(timeout=KERNEL_TIMEOUT_MS)
+    assert not dialog.is_visible(), f"JupyterLab shows a dialog: {dialog.inner_text()}"
     shots.take("new-notebook")
 
     notebook.locator(".jp-Cell .cm-content").first.click()
@@ -98,41 +112,57 @@ def a_participant_computes_42(page: Page, hub_url: str, name: str, shots: Screen
     expect_nothing_to_dismiss(page)
 
 
+def keep_logs(engine: docker.DockerClient, stack: Deployment, name: str, folder: Path) -> None:
+    """The hub's, the edge's and the user's server's logs next to the failure screenshot: what
+    the page cannot say (a 500 from the server, a spawn that timed out)."""
+    for container in engine.containers.list(all=True, filters={"name": stack.prefix + "-"}):
+        if container.name.endswith(("-hub", "-proxy", "-edge", f"-{name}")):
+            (folder / f"{container.name}.log").write_bytes(container.logs(tail=400))
+
+
 def run_case(
     case: str,
     workdir: Path,
-    hub_url: str,
+    stack: Deployment,
+    engine: docker.DockerClient,
     name: str,
     *,
     hosts: dict[str, str] | None = None,
     ca_file: Path | None = None,
 ) -> None:
-    with chromium(workdir, hosts=hosts, ca_file=ca_file) as browser:
+    port = urlsplit(stack.url).port
+    assert port is not None, stack.url
+    with chromium(workdir, [port], hosts=hosts, ca_file=ca_file) as browser:
         page = browser.new_page()
         shots = Screenshots(page, case)
+        failed = FailedRequests(page)
         try:
-            a_participant_computes_42(page, hub_url, name, shots)
+            a_participant_computes_42(page, stack.url, name, shots)
         except BaseException:
             shots.take("failure")  # what the page showed when the step gave up
+            (shots.folder / "failed-requests.txt").write_text("".join(f"{r}\n" for r in failed.requests))
+            keep_logs(engine, stack, name, shots.folder)
             raise
 
 
 def test_browser_a_participant_logs_in_and_computes_through_the_proxy(
-    workshop: Deployment, tmp_path: Path
+    workshop: Deployment, engine: docker.DockerClient, tmp_path: Path
 ) -> None:
-    run_case("proxy", tmp_path, workshop.url, "paula")
+    run_case("proxy", tmp_path, workshop, engine, "paula")
 
 
 def test_browser_a_participant_logs_in_and_computes_through_the_tls_edge(
-    self_signed: tuple[Deployment, Path], tmp_path: Path
+    self_signed: tuple[Deployment, Path], engine: docker.DockerClient, tmp_path: Path
 ) -> None:
     stack, ca_file = self_signed
     assert stack.url.startswith("https://hub.test:")
     hosts = {"hub.test": "127.0.0.1"}
+    https_port = urlsplit(stack.url).port
+    assert https_port is not None, stack.url
     # The browser really verifies the edge: without the stack's CA it refuses the page.
     with (
-        chromium(tmp_path / "untrusting", hosts=hosts) as untrusting,
+        chromium(tmp_path / "untrusting", [https_port], hosts=hosts) as untrusting,
         pytest.raises(PlaywrightError, match="ERR_CERT_AUTHORITY_INVALID"),
     ):
-        untrusting.new_page().goto(stack.url)
-    run_case("tls-edge", tmp_path / "trusting", stack.url, "tess", hosts=hosts, ca_file=ca_file)
+        untrusting.new_page().goto(stack.url, timeout=STEP_TIMEOUT_MS)
+    run_case("tls-edge", tmp_path / "trusting", stack, engine, "tess", hosts=hosts, ca_file=ca_file)
