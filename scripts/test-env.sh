@@ -2,7 +2,8 @@
 # Prepares a Debian machine for the end-to-end tests, idempotently:
 #   1. installs and starts the Docker engine when it is absent,
 #   2. builds the local base images the test stacks build FROM (nothing can be pulled here),
-#   3. creates the Python virtualenv with the program's and the tests' dependencies.
+#   3. installs the browser the browser test drives (Debian's Chromium),
+#   4. creates the Python virtualenv with the program's and the tests' dependencies.
 # Every step reuses what is already there, so running it twice costs seconds.
 set -euo pipefail
 
@@ -70,6 +71,16 @@ gather_extra_cas() {
   cat /usr/local/share/ca-certificates/*.crt >"$here/.cache/extra-ca.pem" 2>/dev/null || : >"$here/.cache/extra-ca.pem"
 }
 
+# The browser test (tests/e2e/test_browser.py) drives Debian's Chromium through playwright, whose
+# PyPI wheel bundles only its driver: no browser download (nothing but the Debian mirror and PyPI
+# is reachable here). Liberation fonts render the pages' text in the screenshots (the package
+# brings only fontconfig); certutil (libnss3-tools) makes the NSS database through which
+# Chromium trusts a TLS test stack's own CA; `ip` (iproute2) brings up the loopback of the
+# network namespace the browser runs in (tests/e2e/bridge.py).
+install_browser() {
+  apt_install chromium fonts-liberation libnss3-tools iproute2
+}
+
 make_venv() {
   if [ ! -x "$venv/bin/python" ]; then
     log "creating virtualenv $venv"
@@ -93,5 +104,6 @@ build_image local/configurable-http-proxy:bookworm chp.Dockerfile
 build_image local/caddy:bookworm caddy.Dockerfile
 build_image local/registry:bookworm registry.Dockerfile
 gather_extra_cas
+install_browser
 make_venv
 log "ready"

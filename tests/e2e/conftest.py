@@ -219,6 +219,36 @@ def native(make_stack: StackFactory) -> Deployment:
     )
 
 
+TLS_SHARED = {"type": "shared-password", "allowAll": True}
+
+
+def tls_stack(
+    make_stack: StackFactory, tls: dict[str, object], secrets: dict[str, str] | None = None
+) -> Deployment:
+    """A shared-password stack behind the TLS edge, its HTTP and HTTPS ports published."""
+    return make_stack(
+        TLS_SHARED,
+        secret_config={"auth.password": USER_PASSWORD, **(secrets or {})},
+        extra={
+            "tls": tls,
+            "publish": {"address": "127.0.0.1", "port": free_port(), "httpsPort": free_port()},
+        },
+    )
+
+
+@pytest.fixture(scope="session")
+def self_signed(
+    make_stack: StackFactory, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Deployment, Path]:
+    """A stack with a self-signed certificate for hub.test (resolved to 127.0.0.1 by the tests,
+    see names.py), and a file with its CA, the `caCertificate` output. Shared by the TLS tests
+    and the browser test, so the session deploys it once."""
+    stack = tls_stack(make_stack, {"mode": "self-signed", "domain": "hub.test"})
+    ca_file = tmp_path_factory.mktemp("self-signed") / "ca.pem"
+    ca_file.write_text(stack.outputs["caCertificate"])
+    return stack, ca_file
+
+
 def stack_objects(engine: docker.DockerClient, stack: str) -> dict[str, list[str]]:
     """Everything on the engine that carries the stack's label or name."""
     label = f"label=org.jupyterhub-docker.stack={stack}"

@@ -15,24 +15,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.e2e.conftest import USER_PASSWORD, Deployment, StackFactory, free_port
+from tests.e2e.conftest import USER_PASSWORD, Deployment, StackFactory, tls_stack
 from tests.e2e.hubclient import HubUser
 from tests.e2e.names import resolve
-
-SHARED = {"type": "shared-password", "allowAll": True}
-
-
-def tls_stack(
-    make_stack: StackFactory, tls: dict[str, object], secrets: dict[str, str] | None = None
-) -> Deployment:
-    return make_stack(
-        SHARED,
-        secret_config={"auth.password": USER_PASSWORD, **(secrets or {})},
-        extra={
-            "tls": tls,
-            "publish": {"address": "127.0.0.1", "port": free_port(), "httpsPort": free_port()},
-        },
-    )
 
 
 def served_chain(port: int, domain: str) -> list[x509.Certificate]:
@@ -50,16 +35,6 @@ def served_chain(port: int, domain: str) -> list[x509.Certificate]:
 
 def https_port(stack: Deployment) -> int:
     return int(stack.url.rstrip("/").rsplit(":", 1)[1])
-
-
-@pytest.fixture(scope="session")
-def self_signed(
-    make_stack: StackFactory, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Deployment, Path]:
-    stack = tls_stack(make_stack, {"mode": "self-signed", "domain": "hub.test"})
-    ca_file = tmp_path_factory.mktemp("self-signed") / "ca.pem"
-    ca_file.write_text(stack.outputs["caCertificate"])
-    return stack, ca_file
 
 
 def test_https_verifies_against_the_stacks_ca_output_and_not_without_it(
