@@ -104,7 +104,11 @@ def apply_profiles(profiles: list[ProfileSettings], spawner_settings: SpawnerSet
         spawner.image = images[profile["image"]]
         spawner.mem_limit = profile["memLimit"]
         spawner.cpu_limit = profile["cpuLimit"]
-        spawner.environment = {**spawner.environment, **profile["environment"]}
+        # The configured environment, kept from the first start, plus this profile's alone.
+        base = getattr(spawner, "stack_environment", None)
+        if base is None:
+            base = spawner.stack_environment = dict(spawner.environment)
+        spawner.environment = {**base, **profile["environment"]}
         config = host_config(spawner_settings, profile["startsAsRoot"])
         if profile["gpus"] is not None:
             config["device_requests"] = device_requests(profile["gpus"])

@@ -47,15 +47,15 @@ def test_read_only_root_no_pids_limit_and_a_stack_that_starts_as_root() -> None:
 
 
 def test_profiles_rebuild_privileges_and_gpus_at_every_start() -> None:
-    """The spawner object outlives a stop: a root or GPU profile must not stick to the next
-    start with another profile, and the hardening stays on with a GPU."""
+    """The spawner object outlives a stop: a root or GPU profile, or its environment, must not
+    stick to the next start with another profile, and the hardening stays on with a GPU."""
     settings, _ = documents(
         {
             "auth": SHARED,
             "spawner": {"pidsLimit": 300},
             "profiles": [
                 {"name": "plain", "default": True},
-                {"name": "root", "startsAsRoot": True, "gpus": "all"},
+                {"name": "root", "startsAsRoot": True, "gpus": "all", "environment": {"ROOTY": "1"}},
             ],
         }
     )
@@ -63,7 +63,7 @@ def test_profiles_rebuild_privileges_and_gpus_at_every_start() -> None:
     apply = profiles.apply_profiles(settings["profiles"], settings["spawner"])
     spawner = SimpleNamespace(
         user=User(admin=False, groups=[]),
-        environment={},
+        environment={"JUPYTERHUB_ACTIVITY_INTERVAL": "60"},
         extra_host_config={"stale": True},
         extra_create_kwargs={},
     )
@@ -72,10 +72,12 @@ def test_profiles_rebuild_privileges_and_gpus_at_every_start() -> None:
     assert sent["CapAdd"] == list(ROOT_START_CAPABILITIES) and sent["CapDrop"] == ["ALL"]
     assert sent["PidsLimit"] == 300 and sent["DeviceRequests"][0]["Count"] == -1
     assert spawner.extra_create_kwargs == {"labels": settings["spawner"]["labels"], "user": "0"}
+    assert spawner.environment == {"JUPYTERHUB_ACTIVITY_INTERVAL": "60", "ROOTY": "1"}
     apply(spawner, {"profile": "plain"})
     sent = engine_view(spawner.extra_host_config)
     assert "CapAdd" not in sent and "DeviceRequests" not in sent and sent["PidsLimit"] == 300
     assert spawner.extra_create_kwargs == {"labels": settings["spawner"]["labels"]}
+    assert spawner.environment == {"JUPYTERHUB_ACTIVITY_INTERVAL": "60"}
 
 
 def test_a_profile_inherits_starts_as_root_from_the_spawner_unless_it_says() -> None:
