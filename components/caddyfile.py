@@ -35,7 +35,19 @@ def render_caddyfile(tls: TlsConfig, publish: PublishConfig, proxy_target: str) 
     if tls.mode in ("self-signed", "manual"):
         lines.append(f"\ttls {CERT_FILE} {KEY_FILE}")
     lines += [
-        '\theader Strict-Transport-Security "max-age=31536000"',
+        # Deferred, so these replace what the hub or a server sent rather than doubling it.
+        "\theader {",
+        "\t\tdefer",
+        '\t\tStrict-Transport-Security "max-age=31536000"',
+        '\t\tX-Content-Type-Options "nosniff"',
+        # URLs carry usernames and server names: other sites learn nothing of them.
+        '\t\tReferrer-Policy "same-origin"',
+        # Only where the response has none: JupyterHub and jupyter-server send their own
+        # Content-Security-Policy frame-ancestors (which browsers prefer over this header), and
+        # a site that allows embedding there must not be overruled. SAMEORIGIN keeps
+        # JupyterLab's own same-origin frames working.
+        '\t\t?X-Frame-Options "SAMEORIGIN"',
+        "\t}",
         # Websockets (kernels) pass through reverse_proxy as they are.
         f"\treverse_proxy {proxy_target}",
         "}",

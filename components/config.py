@@ -308,6 +308,14 @@ class SpawnerConfig(_Model):
     # Servers running at once; default: as many as 90 % of the host's memory holds at the
     # largest memory limit of the profiles (read by the hub at start); 0: no limit.
     active_server_limit: int | None = Field(default=None, ge=0)
+    # Processes (and threads) a server may run at once: a fork bomb stops there, not at the
+    # host's limit. 0: no limit.
+    pids_limit: int = Field(default=1024, ge=0)
+    # The image's filesystem read-only; the home volume and a tmpfs /tmp stay writable.
+    read_only_root_filesystem: bool = False
+    # For images that start as root and switch to the user themselves (docker-stacks with
+    # NB_UID/CHOWN_HOME): run as root with the few capabilities that switch needs.
+    starts_as_root: bool = False
 
     @field_validator("mem_limit")
     @classmethod

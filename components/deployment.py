@@ -107,6 +107,7 @@ class JupyterHubDeployment(pulumi.ComponentResource):
                 network=network.name,
                 publish=plan.proxy_publish,
                 auth_token=proxy_token,
+                behind_edge=plan.tls is not None,
             ),
             child,
         )

@@ -36,6 +36,7 @@ def render_settings(
 ) -> Settings:
     settings: Settings = {
         "stack": {"project": names.project, "name": names.stack},
+        "https": config.tls.enabled or config.tls.behind_tls_terminator,
         "hub": {"host": names.hub, "port": HUB_PORT},
         "proxy": {"apiUrl": proxy_api_url},
         "auth": config.auth.hub_settings(auth_context),
@@ -56,6 +57,9 @@ def render_settings(
             # Volumes and containers get different roles so the destroy cleanup can keep one.
             "labels": {**names.labels, LABEL_ROLE: "user-server"},
             "volumeLabels": {**names.labels, LABEL_ROLE: "user-home"},
+            "pidsLimit": config.spawner.pids_limit,
+            "readOnlyRootFilesystem": config.spawner.read_only_root_filesystem,
+            "startsAsRoot": config.spawner.starts_as_root,
         },
         "culler": _culler(config.culler) if config.culler.enabled else None,
         "namedServers": {
@@ -115,6 +119,9 @@ def _profile(profile: ProfileConfig, config: StackConfig) -> ProfileSettings:
             "admins": access is not None and access.admins,
         },
         "default": profile.default,
+        "startsAsRoot": (
+            config.spawner.starts_as_root if profile.starts_as_root is None else profile.starts_as_root
+        ),
     }
 
 

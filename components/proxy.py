@@ -54,6 +54,8 @@ class ProxyArgs:
     # Published only without TLS; with TLS the edge is the only way in.
     publish: PublishedPort | None
     auth_token: pulumi.Output[str]
+    # Behind the stack's TLS edge, the only client: its X-Forwarded-* headers pass as they are.
+    behind_edge: bool = False
 
 
 class Proxy(pulumi.ComponentResource):
@@ -76,6 +78,10 @@ class Proxy(pulumi.ComponentResource):
                 f"--api-port={API_PORT}",
                 f"--default-target={hub_url}",
                 f"--error-target={hub_url}/hub/error",
+                # Behind the edge, the proxy adds no X-Forwarded-* of its own: it would append
+                # "http" to the edge's "X-Forwarded-Proto: https", and tornado (the hub, the
+                # servers) believes the last value. The edge replaces whatever a client sent.
+                *(["--no-x-forward"] if args.behind_edge else []),
             ],
             uploads=[docker.ContainerUploadArgs(file=TOKEN_FILE, content=args.auth_token)],
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network)],

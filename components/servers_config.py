@@ -84,6 +84,8 @@ class ProfileConfig(ConfigModel):
     environment: dict[str, str] = Field(default_factory=dict)
     allowed: ProfileAccessConfig | None = None  # absent: everyone
     default: bool = False
+    # The profile's image starts as root to switch user (absent: spawner.startsAsRoot).
+    starts_as_root: bool | None = None
 
     @field_validator("name")
     @classmethod

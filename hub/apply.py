@@ -19,6 +19,8 @@ from typing import Any
 from traitlets.config import Config
 
 from hub.contract import DATA_DIR, AuthSettings, OidcSettings, Secrets, Settings, SharedFolderSettings
+from hub.hardening import create_kwargs, host_config
+from hub.names import escape
 from hub.profiles import StackSpawner
 from hub.servers import configure_servers, home_volume
 
@@ -218,6 +220,8 @@ def _spawner(c: Config, settings: Settings, secrets: Secrets) -> None:
     c.DockerSpawner.network_name = spawner["network"]
     c.DockerSpawner.use_internal_ip = True
     c.DockerSpawner.prefix = spawner["containerPrefix"]
+    # Escaped as DockerSpawner does, but bounded: a very long username still fits a volume name.
+    c.DockerSpawner.escape = escape
     # DockerSpawner's default container names: {prefix}-{username} for a person's default
     # server, {prefix}-{username}--{servername} for a named one (dockerspawner.py
     # `_default_name_template`).
@@ -229,7 +233,10 @@ def _spawner(c: Config, settings: Settings, secrets: Secrets) -> None:
     c.DockerSpawner.notebook_dir = spawner["homeDir"]
     # Every object created at run time carries the stack's labels, so `pulumi destroy` can find
     # the containers and home volumes it never created itself.
-    c.DockerSpawner.extra_create_kwargs = {"labels": spawner["labels"]}
+    c.DockerSpawner.extra_create_kwargs = create_kwargs(spawner["labels"], spawner["startsAsRoot"])
+    # No capabilities, no new privileges, a PIDs limit, optionally a read-only root filesystem
+    # (hub/hardening.py); a profile's choice rebuilds both at its start (hub/profiles.py).
+    c.DockerSpawner.extra_host_config = host_config(spawner, spawner["startsAsRoot"])
     c.DockerSpawner.mem_limit = spawner["memLimit"]
     c.DockerSpawner.cpu_limit = spawner["cpuLimit"]
     c.Spawner.start_timeout = spawner["startTimeout"]
@@ -286,6 +293,21 @@ def shared_mount(folder: SharedFolderSettings, admin: bool, groups: set[str]) ->
     }
 
 
+# jupyter-server's own _xsrf cookie takes its options from the server's tornado settings only;
+# a Python literal, as traitlets parses a Dict on the command line.
+SERVER_SECURE_XSRF = "--ServerApp.tornado_settings={'xsrf_cookie_kwargs': {'secure': True}}"
+
+
+def secure_cookies(c: Config) -> None:
+    """Every cookie Secure, whatever protocol a request seems to come by. JupyterHub marks its
+    login cookies Secure only for a request it sees as HTTPS, and its _xsrf cookies (the hub's
+    and the servers') never, unless configured: `cookie_options` is the default of the hub's
+    `xsrf_cookie_kwargs` (jupyterhub/app.py `init_tornado_settings`)."""
+    c.JupyterHub.tornado_settings = {"cookie_options": {"secure": True}}
+    args = list(c.Spawner["args"]) if "args" in c.Spawner else []
+    c.Spawner.args = [*args, SERVER_SECURE_XSRF]
+
+
 def configure(c: Config, settings: Settings, secrets: Secrets) -> None:
     """Everything the hub needs from the two documents, onto `c`."""
     _hub_and_proxy(c, settings, secrets)
@@ -297,6 +319,8 @@ def configure(c: Config, settings: Settings, secrets: Secrets) -> None:
     applier(auth, secrets, c)
     _spawner(c, settings, secrets)
     configure_servers(c, settings, secrets)
+    if settings["https"]:
+        secure_cookies(c)
     # hub.extraConfig last: what the stack config does not model, as the person wrote it.
     for class_name, traits in settings.get("extraConfig", {}).items():
         for trait, value in traits.items():

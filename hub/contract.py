@@ -131,6 +131,11 @@ class SpawnerSettings(TypedDict):
     activeServerLimit: int | None
     labels: dict[str, str]
     volumeLabels: dict[str, str]
+    # Hardening of every user container (hub/hardening.py); 0: no PIDs limit.
+    pidsLimit: int
+    readOnlyRootFilesystem: bool
+    # The image starts as root and switches user itself: root, with the capabilities for that.
+    startsAsRoot: bool
 
 
 class CullerSettings(TypedDict):
@@ -167,6 +172,7 @@ class ProfileSettings(TypedDict):
     environment: dict[str, str]
     access: ProfileAccessSettings
     default: bool
+    startsAsRoot: bool
 
 
 class NamedServersSettings(TypedDict):
@@ -197,6 +203,9 @@ class SharedFolderSettings(TypedDict):
 
 class Settings(TypedDict):
     stack: StackSettings
+    # Browsers reach the hub over HTTPS (the stack's TLS edge, or a terminator in front of it):
+    # every cookie the hub and the servers set is Secure.
+    https: bool
     hub: HubSettings
     proxy: ProxySettings
     auth: AuthSettings

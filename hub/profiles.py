@@ -16,7 +16,8 @@ from docker.errors import APIError
 from dockerspawner import DockerSpawner
 from tornado import web
 
-from hub.contract import GpuSettings, ProfileSettings
+from hub.contract import GpuSettings, ProfileSettings, SpawnerSettings
+from hub.hardening import create_kwargs, host_config
 
 FIELD = "profile"
 
@@ -90,8 +91,12 @@ def options_from_form(formdata: dict[str, list[str]]) -> dict[str, Any]:
     return {FIELD: values[0]} if values else {}
 
 
-def apply_profiles(profiles: list[ProfileSettings], images: dict[str, str]) -> Any:
-    """`Spawner.apply_user_options`: the chosen profile's image, limits, GPUs and environment."""
+def apply_profiles(profiles: list[ProfileSettings], spawner_settings: SpawnerSettings) -> Any:
+    """`Spawner.apply_user_options`: the chosen profile's image, limits, GPUs, environment and
+    privileges. The host config and create arguments are rebuilt at every start, not merged
+    into the last start's: the spawner object outlives a stop, and a GPU or root profile chosen
+    once must not stick to the next start with another profile."""
+    images = spawner_settings["images"]
 
     def apply(spawner: Any, user_options: dict[str, Any]) -> None:
         profile = choose(profiles, spawner.user, user_options)
@@ -99,12 +104,16 @@ def apply_profiles(profiles: list[ProfileSettings], images: dict[str, str]) -> A
         spawner.image = images[profile["image"]]
         spawner.mem_limit = profile["memLimit"]
         spawner.cpu_limit = profile["cpuLimit"]
-        spawner.environment = {**spawner.environment, **profile["environment"]}
+        # The configured environment, kept from the first start, plus this profile's alone.
+        base = getattr(spawner, "stack_environment", None)
+        if base is None:
+            base = spawner.stack_environment = dict(spawner.environment)
+        spawner.environment = {**base, **profile["environment"]}
+        config = host_config(spawner_settings, profile["startsAsRoot"])
         if profile["gpus"] is not None:
-            spawner.extra_host_config = {
-                **spawner.extra_host_config,
-                "device_requests": device_requests(profile["gpus"]),
-            }
+            config["device_requests"] = device_requests(profile["gpus"])
+        spawner.extra_host_config = config
+        spawner.extra_create_kwargs = create_kwargs(spawner_settings["labels"], profile["startsAsRoot"])
 
     return apply
 

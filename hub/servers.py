@@ -151,10 +151,9 @@ def profiles(c: Config, settings: Settings) -> None:
     if not found:
         return
     choices = list(found)
-    images = settings["spawner"]["images"]
     c.Spawner.options_form = lambda spawner: render_form(allowed(choices, spawner.user))
     c.Spawner.options_from_form = options_from_form
-    c.Spawner.apply_user_options = apply_profiles(choices, images)
+    c.Spawner.apply_user_options = apply_profiles(choices, settings["spawner"])
 
 
 def configure_servers(c: Config, settings: Settings, secrets: Secrets) -> None:

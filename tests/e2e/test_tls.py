@@ -80,6 +80,49 @@ def test_a_kernel_computes_over_the_websocket_through_the_edge(self_signed: tupl
         assert ada.run_code("1 + 1") == "2"
 
 
+def test_the_edge_sets_security_headers_and_every_cookie_is_secure(
+    self_signed: tuple[Deployment, Path],
+) -> None:
+    """The hub and the user's server know they are served over HTTPS (X-Forwarded-Proto from the
+    edge), so every cookie they set is Secure; the edge adds the usual headers and leaves the
+    Content-Security-Policy (frame-ancestors) of JupyterHub and jupyter-server alone."""
+    stack, ca_file = self_signed
+    with resolve({"hub.test": "127.0.0.1"}):
+        eve = HubUser(stack.url, "eve").trusting(ca_file)
+        seen: list[requests.Response] = []
+        eve.session.hooks["response"].append(lambda response, *args, **kwargs: seen.append(response))
+        eve.login(USER_PASSWORD)
+        assert eve.logged_in()
+        eve.start_server()
+        lab = eve.server_get("lab")
+    assert lab.status_code == 200
+    set_cookies = [
+        (response.url, header) for response in seen for header in response.raw.headers.getlist("Set-Cookie")
+    ]
+    names = {header.split("=", 1)[0] for _, header in set_cookies}
+    # The hub's login and xsrf cookies and the server's own, set over the OAuth handshake.
+    assert {"jupyterhub-session-id", "jupyterhub-hub-login", "_xsrf", "jupyterhub-user-eve"} <= names, names
+    # Deletions aside (an empty value that expired: the server clears its OAuth state cookie
+    # without the flag; it carries nothing, and over HTTPS it may replace a Secure cookie).
+    insecure = [
+        (url, header)
+        for url, header in set_cookies
+        if "; secure" not in header.lower() and not re.match(r'[^=]+=(""|);', header)
+    ]
+    assert insecure == [], insecure
+    for response in seen:
+        headers = response.headers
+        assert headers["X-Content-Type-Options"] == "nosniff", response.url
+        assert headers["Referrer-Policy"] == "same-origin", response.url
+        assert headers["Strict-Transport-Security"] == "max-age=31536000", response.url
+        assert headers["X-Frame-Options"] == "SAMEORIGIN", response.url
+    # The hub's and the server's own frame policy (no framing at all, by default) arrive as
+    # they sent it; browsers follow it over X-Frame-Options.
+    hub_page = next(r for r in seen if "/hub/login" in r.url)
+    assert hub_page.headers["Content-Security-Policy"].startswith("frame-ancestors 'none'")
+    assert lab.headers["Content-Security-Policy"] == "frame-ancestors 'none'"
+
+
 def test_a_second_up_serves_the_same_certificate(self_signed: tuple[Deployment, Path]) -> None:
     stack, ca_file = self_signed
     before = served_chain(https_port(stack), "hub.test")

@@ -102,6 +102,7 @@ def _profile(name: str, **access: Any) -> ProfileSettings:
             "admins": access.get("admins", False),
         },
         "default": False,
+        "startsAsRoot": False,
     }
 
 
