@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import ast
 import functools
+import json
 import re
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import docker
 import pytest
@@ -17,6 +19,7 @@ import requests
 from tests.e2e.conftest import ADMIN_PASSWORD, USER_PASSWORD, Deployment, StackFactory, stack_objects
 from tests.e2e.hubclient import HubUser
 from tests.e2e.polling import eventually
+from tests.e2e.test_backup import ops
 
 SECRETS = {"auth.password": USER_PASSWORD, "auth.adminPassword": ADMIN_PASSWORD}
 # Short enough for a test: a server idle for 30 s is culled within the next 10 s check.
@@ -261,7 +264,7 @@ def test_profile_gpus_become_a_device_request_and_fail_clearly_without_a_gpu_run
 
 
 def test_named_server_gets_its_own_home_and_the_limit_holds(
-    school: Deployment, engine: docker.DockerClient
+    school: Deployment, engine: docker.DockerClient, tmp_path: Path
 ) -> None:
     pat = HubUser(school.url, "pat")
     assert pat.login(USER_PASSWORD).status_code == 200
@@ -277,6 +280,11 @@ def test_named_server_gets_its_own_home_and_the_limit_holds(
     volume = engine.volumes.get(f"{school.prefix}-home-pat--extra")
     # The label `pulumi destroy` and `python -m ops backup` select users' homes by.
     assert volume.attrs["Labels"]["org.jupyterhub-docker.role"] == "user-home"
+    saved = ops(school, "backup", "--stack", school.spec.name, "--out", str(tmp_path))
+    assert saved.returncode == 0, saved.stderr
+    archive = Path(saved.stdout.strip().rsplit(" ", 1)[-1])
+    roles = {v["suffix"]: v["role"] for v in json.loads((archive / "manifest.json").read_text())["volumes"]}
+    assert roles["home-pat--extra"] == roles["home-pat"] == "user-home", roles
     assert pat.api("POST", "users/pat/servers/second", json={}).status_code in (201, 202)
     third = pat.api("POST", "users/pat/servers/third", json={})
     assert third.status_code == 400 and "maximum of 2 named servers" in third.text, third.text
