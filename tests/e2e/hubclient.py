@@ -55,14 +55,21 @@ class HubUser:
 
     def login(self, password: str, username: str | None = None) -> requests.Response:
         """Fill in and submit the login form, hidden xsrf field included."""
-        page = self.login_page()
-        match = re.search(r'name="_xsrf"\s+value="([^"]+)"', page.text)
+        return self.submit_login(self.open_login_form(), password, username)
+
+    def open_login_form(self) -> str:
+        """Load the login page, as a person does before typing; the form's xsrf field."""
+        match = re.search(r'name="_xsrf"\s+value="([^"]+)"', self.login_page().text)
         if not match:
             raise HubError("login form has no _xsrf field")
+        return match.group(1)
+
+    def submit_login(self, xsrf: str, password: str, username: str | None = None) -> requests.Response:
+        """Press "Sign in" on a form opened with `open_login_form`; follows the redirects."""
         return self.session.post(
             self.url("hub/login"),
-            data={"username": username or self.name, "password": password, "_xsrf": match.group(1)},
-            timeout=30,
+            data={"username": username or self.name, "password": password, "_xsrf": xsrf},
+            timeout=60,
         )
 
     def wait_for_hub_and_login(self, password: str, username: str | None = None, timeout: float = 90) -> bool:
