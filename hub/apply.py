@@ -19,6 +19,7 @@ from typing import Any
 from traitlets.config import Config
 
 from hub.contract import DATA_DIR, AuthSettings, OidcSettings, Secrets, Settings, SharedFolderSettings
+from hub.throughput import configure_throughput
 
 DISCOVERY_TIMEOUT = 120  # seconds the hub waits at start for the OIDC provider's discovery
 
@@ -296,6 +297,7 @@ def configure(c: Config, settings: Settings, secrets: Secrets) -> None:
     for class_name, traits in settings.get("extraConfig", {}).items():
         for trait, value in traits.items():
             c[class_name][trait] = value
+    configure_throughput(c)
 
 
 def load(settings_file: str, secrets_file: str) -> tuple[Settings, Secrets]:

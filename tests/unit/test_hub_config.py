@@ -217,7 +217,7 @@ def test_hub_config_the_spawner_and_the_registry_login() -> None:
     c = configured(
         {"auth": SHARED, "registry": {"enabled": True, "username": "teacher", "password": "reg-pw"}}
     )
-    assert c.JupyterHub.spawner_class == "docker"
+    assert c.JupyterHub.spawner_class == "hub.throughput.QueuedDockerSpawner"
     assert c.DockerSpawner.network_name == "jhub-unit-net"
     assert c.DockerSpawner.extra_create_kwargs == {
         "labels": {
