@@ -24,7 +24,6 @@ children, e.g. runc) on the host. Numbers, not assertions.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import re
@@ -152,24 +151,6 @@ def cpu_used(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
 
 
 # --- a person logging in -------------------------------------------------------------------------
-def wait_spawned(user: HubUser, timeout: float) -> None:
-    """Follow the spawn's progress as the spawn-pending page does: the hub's event stream, one
-    long request, until the `ready` event (a running server sends it at once)."""
-    url = user.url(f"hub/api/users/{escape(user.name)}/server/progress")
-    with user.session.get(url, stream=True, timeout=timeout) as response:
-        if response.status_code != 200:
-            raise HubError(f"progress of {user.name}: HTTP {response.status_code}")
-        for line in response.iter_lines(decode_unicode=True):
-            if not line or not line.startswith("data:"):
-                continue
-            event = json.loads(line.removeprefix("data:"))
-            if event.get("ready"):
-                return
-            if event.get("failed"):
-                raise HubError(f"spawn of {user.name} failed: {event.get('message')}")
-    raise HubError(f"progress of {user.name} ended without a ready event")
-
-
 def login_until_ready(url: str, name: str, password: str, gate: threading.Barrier) -> float:
     """Seconds from submitting the login form until the lab page has loaded and the server's
     API answers 200, as this person's browser would get there."""
@@ -182,7 +163,7 @@ def login_until_ready(url: str, name: str, password: str, gate: threading.Barrie
         raise HubError(f"login of {name}: HTTP {response.status_code} at {response.url}")
     deadline = started + READY_TIMEOUT
     if f"/user/{escape(name)}/" not in response.url:
-        wait_spawned(user, READY_TIMEOUT)
+        user.wait_spawned(READY_TIMEOUT)
         lab = user.server_get("lab")
         while lab.status_code != 200 or f"/user/{escape(name)}/lab" not in lab.url:
             if time.monotonic() > deadline:

@@ -148,6 +148,23 @@ class HubUser:
             time.sleep(0.5)
         raise HubError(f"server of {self.name} not ready after {timeout}s: {model}")
 
+    def wait_spawned(self, timeout: float = 120) -> None:
+        """Follow the spawn's progress as the spawn-pending page does: the hub's event stream,
+        one long request, until the `ready` event (a running server sends it at once)."""
+        url = self.url(f"hub/api/users/{escape(self.name)}/server/progress")
+        with self.session.get(url, stream=True, timeout=timeout) as response:
+            if response.status_code != 200:
+                raise HubError(f"progress of {self.name}: HTTP {response.status_code}")
+            for line in response.iter_lines(decode_unicode=True):
+                if not line or not line.startswith("data:"):
+                    continue
+                event = json.loads(line.removeprefix("data:"))
+                if event.get("ready"):
+                    return
+                if event.get("failed"):
+                    raise HubError(f"spawn of {self.name} failed: {event.get('message')}")
+        raise HubError(f"progress of {self.name} ended without a ready event")
+
     def stop_server(self, timeout: float = 60) -> None:
         response = self.api("DELETE", f"users/{escape(self.name)}/server")
         if response.status_code not in (202, 204):
