@@ -24,6 +24,7 @@ children, e.g. runc) on the host. Numbers, not assertions.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import re
@@ -40,6 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import docker
 import requests
@@ -56,6 +58,7 @@ READY_TIMEOUT = 600  # seconds a user waits for a server before the run is decla
 SETTLE_SECONDS = 15  # after the burst, before idle memory is read
 ADMIN = "benchadmin"
 LOG_DIR: Path | None = None  # --logs: where each mode's hub log is saved
+HUB_EXTRA: dict[str, Any] = {}  # --hub-extra-config: this project's stacks get it as hub.extraConfig
 # Host processes of the engine: their CPU is the engine's share of a spawn. docker-proxy carries
 # the benchmark's own HTTP traffic to the published port, so it is counted apart.
 ENGINE_PROCESSES = ("dockerd", "containerd", "containerd-shim", "containerd-shim-runc-v2")
@@ -245,7 +248,7 @@ def stack_target(stack: str, url: str) -> Target:
 
 def run_cold(engine: docker.DockerClient, workdir: Path, users: int) -> Result:
     result = Result("cold", users)
-    spec, deployer = throwaway_stack(workdir)
+    spec, deployer = throwaway_stack(workdir, extra=HUB_EXTRA)
     try:
         log(f"cold: deploying {spec.name}")
         outputs = deployer.up(spec)
@@ -274,7 +277,7 @@ def run_prestarted(engine: docker.DockerClient, workdir: Path, users: int) -> Re
     spec, deployer = throwaway_stack(
         workdir,
         auth={"type": "shared-password", "allowedUsers": names, "admins": [ADMIN]},
-        extra={"workshop": {"prestart": True}},
+        extra={"workshop": {"prestart": True}, **HUB_EXTRA},
         secret_config={"auth.adminPassword": admin_password},
     )
     try:
@@ -457,10 +460,17 @@ def main() -> None:
     parser.add_argument(
         "--modes", default="cold,prestarted,stock", help="comma-separated: " + ", ".join(MODES)
     )
+    parser.add_argument(
+        "--hub-extra-config",
+        help="JSON given to this project's stacks (cold, prestarted) as hub.extraConfig, "
+        'e.g. \'{"QueuedDockerSpawner": {"boot_slots": 8}}\'',
+    )
     parser.add_argument("--logs", type=Path, help="save each mode's hub log (timestamped) here")
     args = parser.parse_args()
     global LOG_DIR
     LOG_DIR = args.logs
+    if args.hub_extra_config:
+        HUB_EXTRA["hub"] = {"extraConfig": json.loads(args.hub_extra_config)}
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     unknown = [m for m in modes if m not in MODES]
     if unknown:
