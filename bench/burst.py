@@ -199,15 +199,30 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
-def create_spread(engine: docker.DockerClient, prefix: str, since: float, until: float) -> float | None:
-    """Seconds between the engine's first and last `create` of a user container in the window:
-    how the hub's Docker calls spread the creates (one worker thread makes them one by one)."""
-    events = engine.events(
-        since=int(since), until=int(until) + 1, filters={"type": "container", "event": "create"}, decode=True
-    )
-    times = [
-        e["timeNano"] / 1e9 for e in events if e["Actor"]["Attributes"].get("name", "").startswith(prefix)
-    ]
+@contextmanager
+def watching_creates(engine: docker.DockerClient, prefix: str) -> Iterator[list[float]]:
+    """The engine's `create` events of user containers while the block runs (followed live: the
+    engine keeps only its last 256 events for a later query, fewer than a busy burst makes)."""
+    stream = engine.events(filters={"type": "container", "event": "create"}, decode=True)
+    times: list[float] = []
+
+    def follow() -> None:
+        try:
+            for event in stream:
+                if event["Actor"]["Attributes"].get("name", "").startswith(prefix):
+                    times.append(event["timeNano"] / 1e9)
+        except Exception:  # the stream closed under us: the block is over
+            pass
+
+    threading.Thread(target=follow, daemon=True).start()
+    try:
+        yield times
+    finally:
+        stream.close()
+
+
+def spread(times: list[float]) -> float | None:
+    """Seconds between the first and the last create: how the hub spread them out."""
     return max(times) - min(times) if len(times) > 1 else None
 
 
@@ -217,13 +232,14 @@ def burst(
     """Everyone logs in at once; latencies, CPU by group, create spread and idle memory."""
     gate = threading.Barrier(len(names))
     before = cpu_snapshot(engine, target)
-    since = time.time()
-    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+    with (
+        watching_creates(engine, target.user_prefix) as creates,
+        ThreadPoolExecutor(max_workers=len(names)) as pool,
+    ):
         result.latencies = list(pool.map(lambda n: login_until_ready(target.url, n, password, gate), names))
-    until = time.time()
     after = cpu_snapshot(engine, target)
     result.cpu = {group: seconds / len(names) for group, seconds in cpu_used(before, after).items()}
-    result.create_spread = create_spread(engine, target.user_prefix, since, until)
+    result.create_spread = spread(creates)
     log(f"{result.mode}: all {len(names)} ready, max {max(result.latencies):.1f} s; settling")
     if LOG_DIR is not None:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
