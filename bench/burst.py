@@ -129,15 +129,21 @@ class CpuSnapshot:
     processes: dict[tuple[int, str], float]
 
 
+def running(engine: docker.DockerClient) -> dict[str, str]:
+    """Name -> id of the running containers, from the list call alone: the engine is shared, and
+    inspecting each one (docker-py's `containers.list`) fails when another test removes one."""
+    return {c["Names"][0].lstrip("/"): c["Id"] for c in engine.api.containers() if c.get("Names")}
+
+
 def cpu_snapshot(engine: docker.DockerClient, target: Target) -> CpuSnapshot:
     containers: dict[str, tuple[str, float]] = {}
-    for container in engine.containers.list():
-        group = {target.hub: "hub", target.proxy: "proxy"}.get(container.name, "")
-        if not group and container.name.startswith(target.user_prefix):
+    for name, cid in running(engine).items():
+        group = {target.hub: "hub", target.proxy: "proxy"}.get(name, "")
+        if not group and name.startswith(target.user_prefix):
             group = "users"
         if group:
             try:
-                containers[container.id] = (group, container_cpu(container))
+                containers[cid] = (group, container_cpu(engine.containers.get(cid)))
             except (OSError, docker.errors.NotFound):
                 continue
     return CpuSnapshot(containers, _process_cpu())
@@ -247,7 +253,7 @@ def burst(
             engine.containers.get(target.hub).logs(timestamps=True)
         )
     time.sleep(SETTLE_SECONDS)
-    servers = [c.name for c in engine.containers.list() if c.name.startswith(target.user_prefix)]
+    servers = [name for name in running(engine) if name.startswith(target.user_prefix)]
     with ThreadPoolExecutor(max_workers=8) as pool:
         result.idle_mib = statistics.median(pool.map(lambda n: memory_mib(engine, n), servers))
 

@@ -5,8 +5,10 @@ Starting a notebook server is CPU-bound: about 0.8 CPU-seconds of Python imports
 all 30 are ready late and at about the same time. `QueuedDockerSpawner` lets only a few servers
 boot at once (by default two per CPU of the Docker host) and makes the others wait their turn
 before their container is created: the first ones are ready within seconds, and the last one
-no later than when everyone shared the CPU. The spawn-pending page says where a user is in the
-queue.
+no later than when everyone shared the CPU. A server that has not answered `SLOT_HOLD_SECONDS`
+after its container started lets the next one in: on a host where other processes want the CPU
+too, the queue opens up rather than holding everyone back. The spawn-pending page says how many
+are waiting.
 
 It also notices a booted server at once. JupyterHub waits for a new server with a backoff that
 grows to 5 s between attempts (jupyterhub/utils.py `wait_for_http_server` ->
@@ -38,9 +40,12 @@ READY_POLL_SECONDS = 0.25
 # docker-py's connection pool to the engine holds 10 connections (docker.constants
 # DEFAULT_MAX_POOL_SIZE); more threads than that would open and drop extra connections.
 MAX_DOCKER_THREADS = 10
-# A server that has not answered by then stops holding its boot slot; the hub keeps waiting for
-# it (up to `Spawner.http_timeout`) while the next user's server boots.
-SLOT_HOLD_SECONDS = 30
+# A server that has not answered this long after its container started gives up its boot slot;
+# the hub keeps waiting for it (up to `Spawner.http_timeout`) while the next one boots. A boot
+# takes about 2-3 s when the burst has the CPU (two per CPU booting); much longer means other
+# processes want the CPU too, and then fewer servers booting would get a smaller share of it
+# than all of them at once: the queue opens up instead of holding everyone back.
+SLOT_HOLD_SECONDS = 4
 
 
 class QueuedDockerSpawner(DockerSpawner):  # type: ignore[misc]  # dockerspawner is untyped
