@@ -24,6 +24,8 @@ pulumi.export("admins", hub.admins)
 pulumi.export("network", hub.network)
 pulumi.export("dataVolume", hub.data_volume)
 pulumi.export("ready", hub.ready)
+# The `metrics` service's token (scope read:metrics) for scraping /hub/metrics.
+pulumi.export("metricsToken", hub.metrics_token)
 pulumi.export("notebookImages", hub.notebook_images)
 if hub.registry_server is not None:
     pulumi.export("registry", hub.registry_server)

@@ -268,9 +268,22 @@ def stack_target(stack: str, url: str) -> Target:
     return Target(url=url, hub=f"{prefix}-hub", proxy=f"{prefix}-proxy", user_prefix=f"{prefix}-user-")
 
 
+def stack_extra(users: int) -> dict[str, Any]:
+    """Config for this project's stacks in the burst: room for all N at once. On 2 cores the
+    hub's derived limits (20 concurrent spawns; servers fitting in 90 % of the memory at their
+    memLimit) would turn some of 30 people away, and the burst measures latency, not limits."""
+    spawner = {
+        "memLimit": "1G",
+        "startTimeout": 300,
+        "concurrentSpawnLimit": users,
+        "activeServerLimit": users,
+    }
+    return {"spawner": spawner, **HUB_EXTRA}
+
+
 def run_cold(engine: docker.DockerClient, workdir: Path, users: int) -> Result:
     result = Result("cold", users)
-    spec, deployer = throwaway_stack(workdir, extra=HUB_EXTRA)
+    spec, deployer = throwaway_stack(workdir, extra=stack_extra(users))
     try:
         log(f"cold: deploying {spec.name}")
         outputs = deployer.up(spec)
@@ -299,7 +312,7 @@ def run_prestarted(engine: docker.DockerClient, workdir: Path, users: int) -> Re
     spec, deployer = throwaway_stack(
         workdir,
         auth={"type": "shared-password", "allowedUsers": names, "admins": [ADMIN]},
-        extra={"workshop": {"prestart": True}, **HUB_EXTRA},
+        extra={"workshop": {"prestart": True}, **stack_extra(users)},
         secret_config={"auth.adminPassword": admin_password},
     )
     try:

@@ -62,6 +62,11 @@ class _AuthMode(_Model):
     def demo_only(self) -> bool:
         return False
 
+    @property
+    def lists_users(self) -> bool:
+        """Whether the stack names its users (auth.allowedUsers or auth.allowedUsersFile)."""
+        return False
+
     def hub_settings(self, context: AuthContext) -> AuthSettings:
         return {"type": self.type}
 
@@ -118,6 +123,10 @@ class _AuthCommon(_AuthMode):
     @property
     def users_file(self) -> str | None:
         return self.allowed_users_file
+
+    @property
+    def lists_users(self) -> bool:
+        return bool(self.allowed_users or self.allowed_users_file)
 
     def hub_settings(self, context: AuthContext) -> AuthSettings:
         return {

@@ -31,6 +31,14 @@ from pydantic.alias_generators import to_camel
 from .auth_config import AUTH_TYPES, AuthConfig
 from .manual_certificate import check_manual
 from .model_base import ConfigModel
+from .servers_config import (
+    CullerConfig,
+    NamedServersConfig,
+    ProfileConfig,
+    WorkshopConfig,
+    check_memory,
+    check_profiles,
+)
 from .shared_config import SharedFolderConfig, check_shared
 
 NAMESPACE = "jupyterhub-docker"
@@ -289,20 +297,22 @@ class RegistryConfig(_Model):
         return self
 
 
-_MEMORY = re.compile(r"^[1-9][0-9]*[kKmMgG]?$")
-
-
 class SpawnerConfig(_Model):
     mem_limit: str = "2G"
     cpu_limit: float = Field(default=1.0, gt=0, le=256)
     start_timeout: int = Field(default=120, ge=10, le=3600)
     home_dir: str = "/home/jovyan"
+    # Servers starting at once; more wait with "Too many users trying to log in" and retry.
+    # Default: 8 per CPU of the Docker host, at least 20 (read by the hub at start).
+    concurrent_spawn_limit: int | None = Field(default=None, ge=1, le=1000)
+    # Servers running at once; default: as many as 90 % of the host's memory holds at the
+    # largest memory limit of the profiles (read by the hub at start); 0: no limit.
+    active_server_limit: int | None = Field(default=None, ge=0)
 
     @field_validator("mem_limit")
     @classmethod
     def _memory(cls, value: str) -> str:
-        if not _MEMORY.match(value):
-            raise ValueError("must be a size such as 512M or 2G")
+        check_memory(value)
         return value
 
 
@@ -391,6 +401,10 @@ class StackConfig(_Model):
     spawner: SpawnerConfig = SpawnerConfig()
     hub: HubConfig = HubConfig()
     shared: list[SharedFolderConfig] = Field(default_factory=list)
+    culler: CullerConfig = CullerConfig()
+    profiles: list[ProfileConfig] = Field(default_factory=list)
+    named_servers: NamedServersConfig = NamedServersConfig()
+    workshop: WorkshopConfig = WorkshopConfig()
 
     @field_validator("docker_host")
     @classmethod
@@ -435,6 +449,22 @@ class StackConfig(_Model):
         problems = check_shared(self.shared, self.spawner.home_dir)
         if problems:
             raise ValueError("\n  ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _profiles(self) -> StackConfig:
+        problems = check_profiles(self.profiles, [image.name for image in self.notebook.effective_images])
+        if problems:
+            raise ValueError("\n  ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _prestart_has_users(self) -> StackConfig:
+        if self.workshop.prestart and not self.auth.lists_users:
+            raise ValueError(
+                "workshop.prestart starts the servers of the users the stack lists: set "
+                "auth.allowedUsers or auth.allowedUsersFile, or turn workshop.prestart off"
+            )
         return self
 
     @model_validator(mode="after")

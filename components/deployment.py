@@ -23,6 +23,7 @@ from .network import StackNetwork, StackNetworkArgs
 from .plan import DeploymentPlan
 from .proxy import Proxy, ProxyArgs
 from .registry import Registry, RegistryArgs
+from .scripts import run_script
 from .self_signed import SelfSignedCertificate, SelfSignedCertificateArgs
 from .shared import SharedFolders, SharedFoldersArgs
 from .storage import DataVolume, DataVolumeArgs
@@ -92,9 +93,11 @@ class JupyterHubDeployment(pulumi.ComponentResource):
             for notebook in plan.notebooks
         }
 
-        # The proxy's API token: generated once, kept encrypted in the state.
-        token = random.RandomPassword(f"{name}-proxy-token", length=48, special=False, opts=child)
-        proxy_token = as_secret(token.result)
+        # The proxy's API token and the hub services' tokens: generated once, kept encrypted in
+        # the state.
+        proxy_token = self._token(f"{name}-proxy-token", child)
+        metrics_token = self._token(f"{name}-metrics-token", child)
+        prestart_token = self._token(f"{name}-prestart-token", child)
         proxy = Proxy(
             f"{name}-proxy",
             ProxyArgs(
@@ -139,7 +142,12 @@ class JupyterHubDeployment(pulumi.ComponentResource):
         )
         secrets = plan.secrets
         secrets_json = as_secret(
-            proxy_token.apply(lambda t: json.dumps({"proxyAuthToken": t, **secrets}, sort_keys=True))
+            pulumi.Output.all(proxy_token, metrics_token, prestart_token).apply(
+                lambda t: json.dumps(
+                    {"proxyAuthToken": t[0], "metricsToken": t[1], "prestartToken": t[2], **secrets},
+                    sort_keys=True,
+                )
+            )
         )
         hub = Hub(
             f"{name}-hub",
@@ -175,6 +183,20 @@ class JupyterHubDeployment(pulumi.ComponentResource):
             ),
             child,
         )
+        self.prestart = None
+        prestart = plan.settings.get("prestart")
+        if prestart:
+            # After the hub answers: start every listed user's server (hub/prestart.py, run in
+            # the hub container with the prestart service's token), again whenever the hub is
+            # replaced or the list changes.
+            self.prestart = run_script(
+                f"{name}-prestart",
+                "prestart",
+                {**host.command_env, "JHUB_HUB_CONTAINER": names.hub},
+                pulumi.ResourceOptions(parent=self, depends_on=[readiness]),
+                triggers=[hub.container_id, json.dumps(prestart, sort_keys=True)],
+            ).stdout
+        self.metrics_token = metrics_token
         self.url = plan.url
         self.access = plan.access
         self.docker_host = plan.docker_host
@@ -188,6 +210,11 @@ class JupyterHubDeployment(pulumi.ComponentResource):
             lambda refs: sorted(ref for ref in refs.values() if ref.startswith(prefix))
         )
         self.register_outputs({"url": self.url, "network": self.network, "dataVolume": self.data_volume})
+
+    @staticmethod
+    def _token(resource_name: str, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
+        token = random.RandomPassword(resource_name, length=48, special=False, opts=opts)
+        return as_secret(token.result)
 
     def _edge(
         self,

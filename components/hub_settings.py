@@ -6,11 +6,21 @@ Output. Each auth mode renders its own part (components/auth_config.py).
 
 from __future__ import annotations
 
-from hub.contract import HUB_PORT, RegistrySettings, Secrets, Settings, SharedFolderSettings
+from hub.contract import (
+    HUB_PORT,
+    CullerSettings,
+    GpuSettings,
+    ProfileSettings,
+    RegistrySettings,
+    Secrets,
+    Settings,
+    SharedFolderSettings,
+)
 
 from .auth_config import AuthContext
 from .config import StackConfig
 from .naming import LABEL_ROLE, StackNames
+from .servers_config import CullerConfig, ProfileConfig
 from .shared_config import SharedFolderConfig
 
 
@@ -40,16 +50,72 @@ def render_settings(
             "memLimit": config.spawner.mem_limit,
             "cpuLimit": config.spawner.cpu_limit,
             "startTimeout": config.spawner.start_timeout,
+            "kernelTimeout": config.culler.kernel_timeout,
+            "concurrentSpawnLimit": config.spawner.concurrent_spawn_limit,
+            "activeServerLimit": config.spawner.active_server_limit,
             # Volumes and containers get different roles so the destroy cleanup can keep one.
             "labels": {**names.labels, LABEL_ROLE: "user-server"},
             "volumeLabels": {**names.labels, LABEL_ROLE: "user-home"},
         },
+        "culler": _culler(config.culler) if config.culler.enabled else None,
+        "namedServers": {
+            "limit": config.named_servers.limit,
+            "sharedHome": config.named_servers.shared_home,
+        },
     }
+    if config.profiles:
+        settings["profiles"] = [_profile(p, config) for p in config.profiles]
+    if config.workshop.prestart:
+        settings["prestart"] = {
+            "users": settings["auth"].get("allowedUsers", []),
+            "concurrency": config.workshop.prestart_concurrency,
+        }
     if config.shared:
         settings["shared"] = [_shared_folder(entry, names) for entry in config.shared]
     if config.hub.extra_config:
         settings["extraConfig"] = config.hub.extra_config
     return settings
+
+
+def _culler(culler: CullerConfig) -> CullerSettings:
+    return {
+        "timeout": culler.timeout,
+        "every": culler.every,
+        "maxAge": culler.max_age,
+        "cullUsers": culler.cull_users,
+        "prestartGrace": culler.prestart_grace,
+    }
+
+
+def _gpus(gpus: str | int | tuple[str, ...] | None) -> GpuSettings | None:
+    if gpus is None:
+        return None
+    if gpus == "all":
+        return {"count": -1, "deviceIds": []}
+    if isinstance(gpus, int):
+        return {"count": gpus, "deviceIds": []}
+    return {"count": 0, "deviceIds": list(gpus)}
+
+
+def _profile(profile: ProfileConfig, config: StackConfig) -> ProfileSettings:
+    access = profile.allowed
+    return {
+        "name": profile.name,
+        "displayName": profile.display_name or profile.name,
+        "description": profile.description,
+        "image": profile.image or config.notebook.default_image.name,
+        "memLimit": profile.mem_limit or config.spawner.mem_limit,
+        "cpuLimit": profile.cpu_limit or config.spawner.cpu_limit,
+        "gpus": _gpus(profile.gpus),
+        "environment": dict(profile.environment),
+        "access": {
+            "everyone": access is None,
+            "users": [] if access is None else sorted(access.users),
+            "groups": [] if access is None else sorted(access.groups),
+            "admins": access is not None and access.admins,
+        },
+        "default": profile.default,
+    }
 
 
 def _shared_folder(entry: SharedFolderConfig, names: StackNames) -> SharedFolderSettings:
@@ -68,8 +134,16 @@ def _shared_folder(entry: SharedFolderConfig, names: StackNames) -> SharedFolder
     }
 
 
-def render_secrets(config: StackConfig, proxy_auth_token: str) -> Secrets:
-    secrets: Secrets = {"proxyAuthToken": proxy_auth_token}
+# The secrets Pulumi generates (random.RandomPassword), which the plan leaves out.
+GENERATED_SECRETS = ("proxyAuthToken", "metricsToken", "prestartToken")
+
+
+def render_secrets(config: StackConfig, generated: dict[str, str]) -> Secrets:
+    secrets: Secrets = {
+        "proxyAuthToken": generated["proxyAuthToken"],
+        "metricsToken": generated["metricsToken"],
+        "prestartToken": generated["prestartToken"],
+    }
     secrets.update(config.auth.hub_secrets())  # type: ignore[typeddict-item]
     if config.registry.enabled and config.registry.password is not None:
         secrets["registryPassword"] = config.registry.password.get_secret_value()

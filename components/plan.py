@@ -23,7 +23,7 @@ from .connection import ConnectionFiles
 from .engine_check import check_engine
 from .host import ClientTls, DockerHostArgs, PublishedPort
 from .hub import WAIT_TIMEOUT_SECONDS
-from .hub_settings import render_secrets, render_settings
+from .hub_settings import GENERATED_SECRETS, render_secrets, render_settings
 from .images import BuildSpec, build_spec, common_build_args, directory_digest, hub_jupyterhub_version
 from .naming import StackNames
 from .proxy import api_url, public_target
@@ -323,7 +323,8 @@ def plan_deployment(config: StackConfig, names: StackNames, project_dir: Path) -
         ),
         registry=registry_settings,
     )
-    secrets = {k: str(v) for k, v in render_secrets(config, "").items() if k != "proxyAuthToken"}
+    rendered = render_secrets(config, dict.fromkeys(GENERATED_SECRETS, ""))
+    secrets = {k: str(v) for k, v in rendered.items() if k not in GENERATED_SECRETS}
     return DeploymentPlan(
         names=names,
         url=url,

@@ -19,6 +19,8 @@ from typing import Any
 from traitlets.config import Config
 
 from hub.contract import DATA_DIR, AuthSettings, OidcSettings, Secrets, Settings, SharedFolderSettings
+from hub.profiles import StackSpawner
+from hub.servers import configure_servers, home_volume
 from hub.throughput import configure_throughput
 
 DISCOVERY_TIMEOUT = 120  # seconds the hub waits at start for the OIDC provider's discovery
@@ -207,8 +209,9 @@ AUTH_APPLIERS: dict[str, Applier] = {
 
 
 def _spawner(c: Config, settings: Settings, secrets: Secrets) -> None:
-    spawner = settings["spawner"]
-    c.JupyterHub.spawner_class = "docker"
+    spawner = spawner_settings = settings["spawner"]
+    # DockerSpawner, with a clear message when a profile's GPUs cannot be given.
+    c.JupyterHub.spawner_class = StackSpawner
     c.DockerSpawner.image = spawner["image"]
     if len(spawner["images"]) > 1:
         # A choice in the spawn form; DockerSpawner refuses any image not in this list.
@@ -216,21 +219,18 @@ def _spawner(c: Config, settings: Settings, secrets: Secrets) -> None:
     c.DockerSpawner.network_name = spawner["network"]
     c.DockerSpawner.use_internal_ip = True
     c.DockerSpawner.prefix = spawner["containerPrefix"]
-    c.DockerSpawner.name_template = "{prefix}-{username}"
+    # DockerSpawner's default container names: {prefix}-{username} for a person's default
+    # server, {prefix}-{username}--{servername} for a named one (dockerspawner.py
+    # `_default_name_template`).
+    # Every notebook image is on the Docker host before the hub starts (built, or pulled by the
+    # program), so a spawn never waits for a pull; one missing (pruned by hand) is pulled once.
+    c.DockerSpawner.pull_policy = "ifnotpresent"
     # Containers are disposable; the home volume is what persists.
     c.DockerSpawner.remove = True
     c.DockerSpawner.notebook_dir = spawner["homeDir"]
     # Every object created at run time carries the stack's labels, so `pulumi destroy` can find
     # the containers and home volumes it never created itself.
     c.DockerSpawner.extra_create_kwargs = {"labels": spawner["labels"]}
-    c.DockerSpawner.mounts = [
-        {
-            "type": "volume",
-            "source": spawner["volumePrefix"] + "-{username}",
-            "target": spawner["homeDir"],
-            "labels": spawner["volumeLabels"],
-        }
-    ]
     c.DockerSpawner.mem_limit = spawner["memLimit"]
     c.DockerSpawner.cpu_limit = spawner["cpuLimit"]
     c.Spawner.start_timeout = spawner["startTimeout"]
@@ -248,24 +248,28 @@ def _spawner(c: Config, settings: Settings, secrets: Secrets) -> None:
 
         hooks.append(registry_login)
     folders = settings.get("shared", [])
-    if folders:
-        home = c.DockerSpawner.mounts
 
-        def shared_mounts(spawner: Any) -> None:
-            """The home, then every shared folder, read-write only for its writers: decided at
-            each start (DockerSpawner re-creates the container, `remove` is on), so a new
-            admin or group member writes from their next start on."""
-            groups = {group.name for group in spawner.user.groups}
-            spawner.mounts = home + [shared_mount(f, spawner.user.admin, groups) for f in folders]
+    def mounts(spawner: Any) -> None:
+        """The home (the person's, or the named server's own), then every shared folder,
+        read-write only for its writers: decided at each start (DockerSpawner re-creates the
+        container, `remove` is on), so a new admin or group member writes from their next start
+        on."""
+        home = {
+            "type": "volume",
+            "source": home_volume(settings, spawner.name),
+            "target": spawner_settings["homeDir"],
+            "labels": spawner_settings["volumeLabels"],
+        }
+        groups = {group.name for group in spawner.user.groups}
+        spawner.mounts = [home] + [shared_mount(f, spawner.user.admin, groups) for f in folders]
 
-        hooks.append(shared_mounts)
-    if hooks:
+    hooks.append(mounts)
 
-        def pre_spawn(spawner: Any) -> None:
-            for hook in hooks:
-                hook(spawner)
+    def pre_spawn(spawner: Any) -> None:
+        for hook in hooks:
+            hook(spawner)
 
-        c.Spawner.pre_spawn_hook = pre_spawn
+    c.Spawner.pre_spawn_hook = pre_spawn
 
 
 def may_write(folder: SharedFolderSettings, admin: bool, groups: set[str]) -> bool:
@@ -293,6 +297,7 @@ def configure(c: Config, settings: Settings, secrets: Secrets) -> None:
         raise ValueError(f"settings.json: unknown auth.type {auth['type']!r}") from None
     applier(auth, secrets, c)
     _spawner(c, settings, secrets)
+    configure_servers(c, settings, secrets)
     # hub.extraConfig last: what the stack config does not model, as the person wrote it.
     for class_name, traits in settings.get("extraConfig", {}).items():
         for trait, value in traits.items():

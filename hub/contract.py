@@ -21,6 +21,9 @@ AUTH_CA_FILE = "/etc/jupyterhub/auth-ca.pem"
 # The hub's database, cookie secret and first-use password store: the stack's data volume.
 DATA_DIR = "/srv/jupyterhub/data"
 HUB_PORT = 8081
+# Which servers workshop.prestart started ({"<user>": "<started timestamp>"}), read by the
+# idle culler's arbiter (hub/culler_config.py); on the data volume, writable only in the hub.
+PRESTARTED_FILE = f"{DATA_DIR}/prestarted.json"
 
 AuthType = Literal["shared-password", "native", "firstuse", "github", "oidc", "ldap", "anonymous"]
 
@@ -121,8 +124,59 @@ class SpawnerSettings(TypedDict):
     memLimit: str
     cpuLimit: float
     startTimeout: int
+    # Idle kernels in a server are shut down after this many seconds; 0: never.
+    kernelTimeout: int
+    # None: derived from the Docker host at hub start (hub/servers.py).
+    concurrentSpawnLimit: int | None
+    activeServerLimit: int | None
     labels: dict[str, str]
     volumeLabels: dict[str, str]
+
+
+class CullerSettings(TypedDict):
+    timeout: int
+    every: int | None
+    maxAge: int
+    cullUsers: bool
+    # Seconds a prestarted server is kept while its user has not used it.
+    prestartGrace: int
+
+
+class GpuSettings(TypedDict):
+    # -1: all GPUs; otherwise a count (deviceIds empty) or the listed devices.
+    count: int
+    deviceIds: list[str]
+
+
+class ProfileAccessSettings(TypedDict):
+    everyone: bool
+    users: list[str]
+    groups: list[str]
+    admins: bool
+
+
+class ProfileSettings(TypedDict):
+    name: str
+    displayName: str
+    description: str
+    # A key of spawner.images.
+    image: str
+    memLimit: str
+    cpuLimit: float
+    gpus: GpuSettings | None
+    environment: dict[str, str]
+    access: ProfileAccessSettings
+    default: bool
+
+
+class NamedServersSettings(TypedDict):
+    limit: int
+    sharedHome: bool
+
+
+class PrestartSettings(TypedDict):
+    users: list[str]
+    concurrency: int
 
 
 class SharedWritersSettings(TypedDict):
@@ -150,6 +204,13 @@ class Settings(TypedDict):
     spawner: SpawnerSettings
     # Shared folders (components/shared_config.py); absent when the stack has none.
     shared: NotRequired[list[SharedFolderSettings]]
+    # jupyterhub-idle-culler as a hub service; None when culler.enabled is off.
+    culler: CullerSettings | None
+    # The spawn form's choices; absent when the stack defines none (the image list is offered).
+    profiles: NotRequired[list[ProfileSettings]]
+    namedServers: NamedServersSettings
+    # workshop.prestart; absent when off.
+    prestart: NotRequired[PrestartSettings]
     # hub.extraConfig: {ClassName: {trait: JSON value}}, applied after everything else; absent
     # when the stack sets none.
     extraConfig: NotRequired[dict[str, dict[str, Any]]]
@@ -157,6 +218,10 @@ class Settings(TypedDict):
 
 class Secrets(TypedDict):
     proxyAuthToken: str
+    # The `metrics` service's token (scope read:metrics), the stack output metricsToken.
+    metricsToken: str
+    # The `prestart` service's token (scope servers), used only inside the hub container.
+    prestartToken: str
     sharedPassword: NotRequired[str]
     adminPassword: NotRequired[str]
     clientSecret: NotRequired[str]

@@ -131,7 +131,20 @@ class QueuedDockerSpawner(DockerSpawner):  # type: ignore[misc]  # dockerspawner
             yield event
 
 
+def queued(base: type[Any]) -> type[Any]:
+    """`base` (DockerSpawner or a subclass of it, such as the stack's StackSpawner) behind the boot
+    queue: QueuedDockerSpawner comes first in the method order, so its `start` wraps `base`'s, and
+    its traits are configured under `QueuedDockerSpawner` whatever `base` is."""
+    if base is DockerSpawner or issubclass(base, QueuedDockerSpawner):
+        return QueuedDockerSpawner if base is DockerSpawner else base
+    return type(f"Queued{base.__name__}", (QueuedDockerSpawner, base), {"__module__": __name__})
+
+
 def configure_throughput(c: Config) -> None:
-    """Use the queued DockerSpawner, unless hub.extraConfig chose another spawner."""
-    if c.JupyterHub.spawner_class == "docker":
+    """Put the boot queue in front of the DockerSpawner the configuration chose; leave any other
+    spawner (hub.extraConfig may choose one) as it is."""
+    chosen = c.JupyterHub.spawner_class
+    if chosen == "docker":
         c.JupyterHub.spawner_class = "hub.throughput.QueuedDockerSpawner"
+    elif isinstance(chosen, type) and issubclass(chosen, DockerSpawner):
+        c.JupyterHub.spawner_class = queued(chosen)

@@ -87,7 +87,11 @@ class HarnessDeployer:
         return changes(json.loads(result.stdout)["plan"])
 
     def up(self, spec: StackSpec, *, expect_no_changes: bool = False) -> dict[str, Any]:
-        result = self.run("up", spec, *(["--expect-no-changes"] if expect_no_changes else []))
+        # Secret outputs in clear, as `pulumi stack output --show-secrets` gives them to a person
+        # (the Automation API's outputs carry them too); snapshots show them masked.
+        result = self.run(
+            "up", spec, "--show-secrets", *(["--expect-no-changes"] if expect_no_changes else [])
+        )
         if result.returncode != 0:
             raise DeployError(f"up {spec.name} failed:\n{result.stderr[-4000:]}")
         document = json.loads(result.stdout)

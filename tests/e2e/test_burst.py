@@ -42,7 +42,7 @@ def test_six_participants_logging_in_at_once_all_get_a_working_server(
 
     hub_log = engine.containers.get(f"{stack.prefix}-hub").logs().decode()
     assert f"Up to {SLOTS} servers boot at once" in hub_log
-    assert "Spawner: hub.throughput.QueuedDockerSpawner" in hub_log
+    assert "Using Spawner: hub.throughput.QueuedStackSpawner" in hub_log
 
     server = engine.containers.get(f"{stack.prefix}-user-learner0")
     server_log = server.logs().decode()

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from dockerspawner import DockerSpawner
 from traitlets import HasTraits
 from traitlets.config import Config
 
@@ -24,6 +25,7 @@ from components.hub_settings import render_secrets, render_settings
 from components.naming import StackNames
 from hub import apply
 from hub.contract import Secrets, Settings
+from hub.profiles import StackSpawner
 
 NAMES = StackNames(project="jupyterhub-docker", stack="unit")
 CONTEXT = AuthContext(
@@ -63,7 +65,8 @@ def documents(raw: dict[str, Any], secret_keys: set[str] | None = None) -> tuple
         auth_context=CONTEXT,
         registry=None if not config.registry.enabled else {"server": "localhost:5000", "username": "teacher"},
     )
-    return settings, render_secrets(config, "proxy-token")
+    tokens = {"proxyAuthToken": "proxy-token", "metricsToken": "metrics", "prestartToken": "prestart"}
+    return settings, render_secrets(config, tokens)
 
 
 def configured(raw: dict[str, Any]) -> Config:
@@ -213,11 +216,25 @@ def test_hub_config_every_auth_type_has_one_applier() -> None:
     assert set(apply.AUTH_APPLIERS) == set(AUTH_TYPES)
 
 
+class Group:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class User:
+    """What the hub's hooks read of a JupyterHub user."""
+
+    def __init__(self, admin: bool, groups: list[str], name: str = "someone") -> None:
+        self.admin, self.groups, self.name = admin, [Group(g) for g in groups], name
+
+
 def test_hub_config_the_spawner_and_the_registry_login() -> None:
     c = configured(
         {"auth": SHARED, "registry": {"enabled": True, "username": "teacher", "password": "reg-pw"}}
     )
-    assert c.JupyterHub.spawner_class == "hub.throughput.QueuedDockerSpawner"
+    # The boot queue (hub/throughput.py) wraps the stack's spawner.
+    assert issubclass(c.JupyterHub.spawner_class, StackSpawner)
+    assert issubclass(StackSpawner, DockerSpawner)
     assert c.DockerSpawner.network_name == "jhub-unit-net"
     assert c.DockerSpawner.extra_create_kwargs == {
         "labels": {
@@ -226,7 +243,6 @@ def test_hub_config_the_spawner_and_the_registry_login() -> None:
             "org.jupyterhub-docker.role": "user-server",
         }
     }
-    assert c.DockerSpawner.mounts[0]["source"] == "jhub-unit-home-{username}"
     assert c.Spawner.start_timeout == 120
     logins: list[dict[str, str]] = []
 
@@ -236,8 +252,12 @@ def test_hub_config_the_spawner_and_the_registry_login() -> None:
 
     class Spawned:
         client = Client()
+        name = ""
+        user = User(admin=False, groups=[])
 
-    c.Spawner.pre_spawn_hook(Spawned())
+    spawned = Spawned()
+    c.Spawner.pre_spawn_hook(spawned)
+    assert spawned.mounts[0]["source"] == "jhub-unit-home-{username}"  # type: ignore[attr-defined]
     assert logins == [{"username": "teacher", "password": "reg-pw", "registry": "localhost:5000"}]
 
 
@@ -280,17 +300,12 @@ def test_hub_config_shared_folders_are_mounted_read_write_only_for_their_writers
         }
     )
 
-    class Group:
-        def __init__(self, name: str) -> None:
-            self.name = name
-
-    class User:
-        def __init__(self, admin: bool, groups: list[str]) -> None:
-            self.admin, self.groups = admin, [Group(g) for g in groups]
-
     class Spawned:
+        name = ""
+
         def __init__(self, user: User) -> None:
-            self.user, self.mounts = user, c.DockerSpawner.mounts
+            self.user = user
+            self.mounts: list[dict[str, Any]] = []
 
     def writable(user: User) -> dict[str, bool]:
         spawned = Spawned(user)

@@ -122,3 +122,18 @@ def test_the_hub_uses_the_queued_spawner_unless_another_was_chosen() -> None:
     chosen.JupyterHub.spawner_class = "dockerspawner.SwarmSpawner"
     configure_throughput(chosen)
     assert chosen.JupyterHub.spawner_class == "dockerspawner.SwarmSpawner"
+
+
+def test_the_queue_wraps_the_stacks_own_dockerspawner() -> None:
+    class StackLike(HeldEngine):
+        pass
+
+    c = Config()
+    c.JupyterHub.spawner_class = StackLike
+    configure_throughput(c)
+    wrapped = c.JupyterHub.spawner_class
+    assert wrapped.__mro__[1:3] == (QueuedDockerSpawner, StackLike)
+    # Its queue is configured under QueuedDockerSpawner, as hub.extraConfig names it.
+    settings = Config()
+    settings.QueuedDockerSpawner.boot_slots = 3
+    assert wrapped(config=settings).boot_slots == 3

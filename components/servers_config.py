@@ -1,0 +1,156 @@
+"""Users' servers over a class's life: idle culling, profiles, named servers, spawn throttling.
+
+`culler` stops servers nobody uses (jupyterhub-idle-culler, run by the hub as a service) and
+shuts down idle kernels inside each server; `profiles` are the choices of the spawn form (image,
+size, GPUs, environment, who may pick each); `namedServers` lets a person run several servers.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from .model_base import ConfigModel
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MEMORY = re.compile(r"^[1-9][0-9]*[kKmMgG]?$")
+_DEVICE_ID = re.compile(r"^[A-Za-z0-9:._-]{1,100}$")
+
+
+def check_memory(value: str | None) -> str | None:
+    if value is not None and not _MEMORY.match(value):
+        raise ValueError("must be a size such as 512M or 2G")
+    return value
+
+
+class CullerConfig(ConfigModel):
+    """Idle culling: servers without activity for `timeout` seconds are stopped."""
+
+    enabled: bool = True
+    timeout: int = Field(default=3600, ge=10, le=30 * 86400)
+    # Seconds between two checks; by default half the timeout (the culler's own default).
+    every: int | None = Field(default=None, ge=5, le=86400)
+    # Stop servers older than this many seconds even when active; 0: no limit.
+    max_age: int = Field(default=0, ge=0)
+    # Also delete users whose servers were culled (temporary users only: their home volume stays).
+    cull_users: bool = False
+    # Idle kernels inside a server are shut down after this many seconds, connected or not; 0: never.
+    kernel_timeout: int = Field(default=3600, ge=0)
+    # A server `workshop.prestart` started is left alone this long, unless its user used it.
+    prestart_grace: int = Field(default=4 * 3600, ge=0)
+
+    @model_validator(mode="after")
+    def _every_within_timeout(self) -> CullerConfig:
+        if self.every is not None and self.every > self.timeout:
+            raise ValueError(
+                f"culler.every ({self.every}) is longer than culler.timeout ({self.timeout}): "
+                "servers would stay idle up to twice the timeout; set every to at most the timeout"
+            )
+        return self
+
+
+class ProfileAccessConfig(ConfigModel):
+    """Who may pick a profile: any listed user, any member of a listed group, or any admin."""
+
+    users: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    admins: bool = False
+
+    @model_validator(mode="after")
+    def _someone(self) -> ProfileAccessConfig:
+        if not (self.users or self.groups or self.admins):
+            raise ValueError(
+                "allowed: names nobody; list users or groups, set admins: true, "
+                "or remove `allowed` to offer the profile to everyone"
+            )
+        return self
+
+
+class ProfileConfig(ConfigModel):
+    """One choice of the spawn form."""
+
+    name: str  # what the form submits and user_options carry: a-z, 0-9, '-'
+    display_name: str | None = Field(default=None, max_length=80)
+    description: str = Field(default="", max_length=500)
+    # The name of a notebook image (`notebook.images[].name`, or "Default" for the single image).
+    image: str | None = None
+    mem_limit: str | None = None
+    cpu_limit: float | None = Field(default=None, gt=0, le=256)
+    # "all", a count, or device ids: a Docker device request for the NVIDIA driver.
+    gpus: Literal["all"] | int | tuple[str, ...] | None = None
+    environment: dict[str, str] = Field(default_factory=dict)
+    allowed: ProfileAccessConfig | None = None  # absent: everyone
+    default: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not _SLUG.match(value):
+            raise ValueError("must be 1-40 characters of a-z, 0-9 and '-', starting with a letter or digit")
+        return value
+
+    @field_validator("mem_limit")
+    @classmethod
+    def _memory(cls, value: str | None) -> str | None:
+        return check_memory(value)
+
+    @field_validator("gpus")
+    @classmethod
+    def _gpus(cls, value: str | int | tuple[str, ...] | None) -> str | int | tuple[str, ...] | None:
+        if isinstance(value, bool):
+            raise ValueError('must be "all", a number of GPUs, or a list of device ids')
+        if isinstance(value, int) and value < 1:
+            raise ValueError("must be at least 1 (remove the setting for no GPU)")
+        if isinstance(value, tuple) and (not value or not all(_DEVICE_ID.match(v) for v in value)):
+            raise ValueError('must list device ids such as "0" or "GPU-3a8f..." (nvidia-smi -L)')
+        return value
+
+    @field_validator("environment")
+    @classmethod
+    def _environment(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if not _ENV_NAME.match(key):
+                raise ValueError(f"{key!r} is not an environment variable name")
+            if key.startswith("JUPYTERHUB_"):
+                raise ValueError(f"{key}: JUPYTERHUB_* variables are set by the hub for each server")
+        return value
+
+
+class NamedServersConfig(ConfigModel):
+    """Several servers per person (`/user/<name>/<server>`), at most `limit`; 0 turns them off."""
+
+    limit: int = Field(default=0, ge=0, le=100)
+    # Each named server has its own home volume; with sharedHome, all of a person's servers
+    # mount the same home.
+    shared_home: bool = False
+
+
+class WorkshopConfig(ConfigModel):
+    """A class that logs in at once: start everyone's server after `up`."""
+
+    # Start the servers of every user in auth.allowedUsers / auth.allowedUsersFile after `up`.
+    prestart: bool = False
+    # How many servers the prestart starts at a time.
+    prestart_concurrency: int = Field(default=4, ge=1, le=64)
+
+
+def check_profiles(profiles: list[ProfileConfig], image_names: list[str]) -> list[str]:
+    """Cross-entry problems of `profiles`, each naming its setting."""
+    problems: list[str] = []
+    names = [p.name for p in profiles]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        problems.append(f"profiles: duplicate names {duplicates}; each profile needs its own name")
+    defaults = [f"profiles[{i}]" for i, p in enumerate(profiles) if p.default]
+    if len(defaults) > 1:
+        problems.append(f"profiles: {' and '.join(defaults)} are all default; keep default: true on one")
+    for i, profile in enumerate(profiles):
+        if profile.image is not None and profile.image not in image_names:
+            problems.append(
+                f"profiles[{i}].image: {profile.image!r} is not one of the notebook images: "
+                f"{', '.join(image_names)} (name them in notebook.images)"
+            )
+    return problems
