@@ -17,6 +17,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import docker
 import yaml
@@ -47,23 +48,34 @@ def memory_mib(engine: docker.DockerClient, name: str) -> float:
     return float(stats["usage"] - cache) / 2**20
 
 
-def throwaway_stack(workdir: Path) -> tuple[StackSpec, HarnessDeployer]:
+def throwaway_stack(
+    workdir: Path,
+    *,
+    auth: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+    secret_config: dict[str, str] | None = None,
+) -> tuple[StackSpec, HarnessDeployer]:
     """A stack file for a shared-password stack on the local engine (test images), and the
-    real-engine harness to deploy it."""
+    real-engine harness to deploy it. `auth` replaces the open shared-password login, `extra`
+    adds config keys (without the namespace), `secret_config` adds secrets."""
     stack = f"bench{secrets.token_hex(2)}"
     images: dict[str, str] = dict(TEST_IMAGES)
     ca = extra_ca_file()
     if ca is not None:
         images["caCertificatesFile"] = str(ca)
     config = {
-        "jupyterhub-docker:auth": {"type": "shared-password", "allowAll": True},
+        "jupyterhub-docker:auth": auth or {"type": "shared-password", "allowAll": True},
         "jupyterhub-docker:images": images,
         "jupyterhub-docker:publish": {"port": free_port()},
         "jupyterhub-docker:spawner": {"memLimit": "1G", "startTimeout": 300},
     }
+    for key, value in (extra or {}).items():
+        config[f"jupyterhub-docker:{key}"] = value
     config_file = workdir / f"Pulumi.{stack}.yaml"
     config_file.write_text(yaml.safe_dump({"config": config}))
-    spec = StackSpec(name=stack, config_file=config_file, secrets={"auth.password": PASSWORD})
+    spec = StackSpec(
+        name=stack, config_file=config_file, secrets={"auth.password": PASSWORD, **(secret_config or {})}
+    )
     return spec, HarnessDeployer(workdir / "state")
 
 

@@ -23,6 +23,7 @@ from hub.hardening import create_kwargs, host_config
 from hub.names import escape
 from hub.profiles import StackSpawner
 from hub.servers import configure_servers, home_volume
+from hub.throughput import configure_throughput
 
 DISCOVERY_TIMEOUT = 120  # seconds the hub waits at start for the OIDC provider's discovery
 
@@ -319,6 +320,7 @@ def configure(c: Config, settings: Settings, secrets: Secrets) -> None:
     applier(auth, secrets, c)
     _spawner(c, settings, secrets)
     configure_servers(c, settings, secrets)
+    configure_throughput(c)
     if settings["https"]:
         secure_cookies(c)
     # hub.extraConfig last: what the stack config does not model, as the person wrote it.

@@ -17,9 +17,11 @@ CULLER_CONFIG = str(Path(__file__).with_name("culler_config.py"))
 # jupyterhub/singleuser/extension.py) and the hub's poll of the proxy's routes
 # (JupyterHub.last_activity_interval); both default to 300 s, too coarse for a short timeout.
 MAX_ACTIVITY_INTERVAL = 300
-# Spawn throttling when the stack does not set it: per CPU of the Docker host, and a floor.
-SPAWNS_PER_CPU = 8
-MIN_CONCURRENT_SPAWNS = 20
+# Spawns the hub accepts at once when the stack does not say: per CPU of the Docker host, with
+# a floor so a class of 30-50 logging in together is queued, not refused ("Too many users
+# trying to log in"). How many of them boot at once is the boot queue's (hub/throughput.py).
+SPAWNS_PER_CPU = 25
+MIN_CONCURRENT_SPAWNS = 50
 # Share of the host's memory the servers' limits may add up to.
 MEMORY_SHARE = 0.9
 

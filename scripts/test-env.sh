@@ -88,7 +88,8 @@ make_venv() {
   fi
   local stamp="$venv/.requirements.sha256"
   local want
-  want=$(cat "$here/requirements.txt" "$here/requirements-dev.txt" | sha256sum | cut -d' ' -f1)
+  # requirements-dev.txt includes hub/requirements.txt (-r): a change there reinstalls too.
+  want=$(cat "$here/requirements.txt" "$here/requirements-dev.txt" "$here/hub/requirements.txt" | sha256sum | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     log "installing Python requirements"
     "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/requirements.txt" -r "$here/requirements-dev.txt" 2>&1 \

@@ -55,14 +55,21 @@ class HubUser:
 
     def login(self, password: str, username: str | None = None) -> requests.Response:
         """Fill in and submit the login form, hidden xsrf field included."""
-        page = self.login_page()
-        match = re.search(r'name="_xsrf"\s+value="([^"]+)"', page.text)
+        return self.submit_login(self.open_login_form(), password, username)
+
+    def open_login_form(self) -> str:
+        """Load the login page, as a person does before typing; the form's xsrf field."""
+        match = re.search(r'name="_xsrf"\s+value="([^"]+)"', self.login_page().text)
         if not match:
             raise HubError("login form has no _xsrf field")
+        return match.group(1)
+
+    def submit_login(self, xsrf: str, password: str, username: str | None = None) -> requests.Response:
+        """Press "Sign in" on a form opened with `open_login_form`; follows the redirects."""
         return self.session.post(
             self.url("hub/login"),
-            data={"username": username or self.name, "password": password, "_xsrf": match.group(1)},
-            timeout=30,
+            data={"username": username or self.name, "password": password, "_xsrf": xsrf},
+            timeout=60,
         )
 
     def wait_for_hub_and_login(self, password: str, username: str | None = None, timeout: float = 90) -> bool:
@@ -140,6 +147,23 @@ class HubUser:
                 return server
             time.sleep(0.5)
         raise HubError(f"server of {self.name} not ready after {timeout}s: {model}")
+
+    def wait_spawned(self, timeout: float = 120) -> None:
+        """Follow the spawn's progress as the spawn-pending page does: the hub's event stream,
+        one long request, until the `ready` event (a running server sends it at once)."""
+        url = self.url(f"hub/api/users/{escape(self.name)}/server/progress")
+        with self.session.get(url, stream=True, timeout=timeout) as response:
+            if response.status_code != 200:
+                raise HubError(f"progress of {self.name}: HTTP {response.status_code}")
+            for line in response.iter_lines(decode_unicode=True):
+                if not line or not line.startswith("data:"):
+                    continue
+                event = json.loads(line.removeprefix("data:"))
+                if event.get("ready"):
+                    return
+                if event.get("failed"):
+                    raise HubError(f"spawn of {self.name} failed: {event.get('message')}")
+        raise HubError(f"progress of {self.name} ended without a ready event")
 
     def stop_server(self, timeout: float = 60) -> None:
         response = self.api("DELETE", f"users/{escape(self.name)}/server")

@@ -157,7 +157,7 @@ def test_throttling_follows_the_host_unless_set() -> None:
     settings, _ = documents({"auth": SHARED, "spawner": {"memLimit": "2G"}})
     c = configured({"auth": SHARED})
     throttling(c, settings, (2, 24 * 2**30))
-    assert c.JupyterHub.concurrent_spawn_limit == 20
+    assert c.JupyterHub.concurrent_spawn_limit == 50
     assert c.JupyterHub.active_server_limit == int(24 * 2**30 * 0.9) // (2 * 2**30)
     fixed, _ = documents({"auth": SHARED, "spawner": {"concurrentSpawnLimit": 5, "activeServerLimit": 0}})
     throttling(c, fixed, (64, 2**40))
