@@ -20,3 +20,10 @@ def fresh_checkout(destination: Path) -> Path:
         else:
             shutil.copy2(source, destination / name)
     return destination
+
+
+def default_notebook_image(destination: Path) -> Path:
+    """The default notebook image's build context (`notebook/`, whole), as the README tells a
+    teacher to start a workshop image: a test then adds its own lines to the Dockerfile."""
+    shutil.copytree(PROJECT_DIR / "notebook", destination, dirs_exist_ok=True)
+    return destination

@@ -5,14 +5,13 @@ writable home and /tmp; an image that starts as root gets only what switching us
 from __future__ import annotations
 
 import ast
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import docker
 import pytest
 
-from tests.deployers import PROJECT_DIR
+from tests.e2e.checkout import default_notebook_image
 from tests.e2e.conftest import USER_PASSWORD, Deployment, StackFactory
 from tests.e2e.hubclient import HubUser
 
@@ -74,8 +73,7 @@ NO_CAPABILITIES = "0000000000000000"
 
 def root_start_context(directory: Path) -> Path:
     """The default notebook image, made to start as root and switch user like docker-stacks."""
-    shutil.copy(PROJECT_DIR / "notebook" / "Dockerfile", directory / "Dockerfile")
-    shutil.copy(PROJECT_DIR / "notebook" / "requirements.txt", directory / "requirements.txt")
+    default_notebook_image(directory)
     (directory / "start-as-root.sh").write_text(START_AS_ROOT)
     with (directory / "Dockerfile").open("a") as dockerfile:
         dockerfile.write(ROOT_START_LINES)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ import requests
 import yaml
 
 from tests.deployers import PROJECT_DIR
+from tests.e2e.checkout import default_notebook_image
 from tests.e2e.conftest import USER_PASSWORD, Deployment, StackFactory, free_port
 from tests.e2e.hubclient import HubUser
 
@@ -38,8 +38,7 @@ class Workshop:
 
 def lesson_image_context(directory: Path) -> Path:
     """What a teacher writes: the default notebook image plus the lesson notebooks."""
-    shutil.copy(PROJECT_DIR / "notebook" / "Dockerfile", directory / "Dockerfile")
-    shutil.copy(PROJECT_DIR / "notebook" / "requirements.txt", directory / "requirements.txt")
+    default_notebook_image(directory)
     (directory / "lessons").mkdir()
     (directory / "lessons" / "intro.ipynb").write_text(json.dumps(LESSON))
     with (directory / "Dockerfile").open("a") as dockerfile:
