@@ -30,7 +30,7 @@ from pydantic.alias_generators import to_camel
 
 from .auth_config import AUTH_TYPES, AuthConfig
 from .manual_certificate import check_manual
-from .model_base import ConfigModel
+from .model_base import IDENTIFIER, ConfigModel
 from .servers_config import (
     CullerConfig,
     NamedServersConfig,
@@ -325,7 +325,6 @@ class SpawnerConfig(_Model):
 
 
 _CLASS_NAME = re.compile(r"^[A-Z][A-Za-z0-9_]*$")
-_TRAIT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class HubConfig(_Model):
@@ -345,7 +344,7 @@ class HubConfig(_Model):
                     "DockerSpawner (they start with an upper-case letter)"
                 )
             for trait in traits:
-                if not _TRAIT_NAME.match(trait):
+                if not IDENTIFIER.match(trait):
                     raise ValueError(
                         f"{class_name}.{trait!r} is not a trait name such as concurrent_spawn_limit"
                     )

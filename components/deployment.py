@@ -184,19 +184,18 @@ class JupyterHubDeployment(pulumi.ComponentResource):
             ),
             child,
         )
-        self.prestart = None
         prestart = plan.settings.get("prestart")
         if prestart:
             # After the hub answers: start every listed user's server (hub/prestart.py, run in
             # the hub container with the prestart service's token), again whenever the hub is
             # replaced or the list changes.
-            self.prestart = run_script(
+            run_script(
                 f"{name}-prestart",
                 "prestart",
                 {**host.command_env, "JHUB_HUB_CONTAINER": names.hub},
                 pulumi.ResourceOptions(parent=self, depends_on=[readiness]),
                 triggers=[hub.container_id, json.dumps(prestart, sort_keys=True)],
-            ).stdout
+            )
         self.metrics_token = metrics_token
         self.url = plan.url
         self.access = plan.access

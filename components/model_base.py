@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
@@ -9,3 +11,9 @@ from pydantic.alias_generators import to_camel
 class ConfigModel(BaseModel):
     # camelCase keys in the YAML, snake_case in Python; unknown keys are errors, not ignored.
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+# A name that ends up in Docker object names and form values: a shared folder's, a profile's.
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+# A Python identifier as traitlets and environment variables take it.
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -12,10 +12,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .model_base import ConfigModel
+from .model_base import IDENTIFIER, SLUG, ConfigModel
 
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MEMORY = re.compile(r"^[1-9][0-9]*[kKmMgG]?$")
 _DEVICE_ID = re.compile(r"^[A-Za-z0-9:._-]{1,100}$")
 
@@ -90,7 +88,7 @@ class ProfileConfig(ConfigModel):
     @field_validator("name")
     @classmethod
     def _slug(cls, value: str) -> str:
-        if not _SLUG.match(value):
+        if not SLUG.match(value):
             raise ValueError("must be 1-40 characters of a-z, 0-9 and '-', starting with a letter or digit")
         return value
 
@@ -114,7 +112,7 @@ class ProfileConfig(ConfigModel):
     @classmethod
     def _environment(cls, value: dict[str, str]) -> dict[str, str]:
         for key in value:
-            if not _ENV_NAME.match(key):
+            if not IDENTIFIER.match(key):
                 raise ValueError(f"{key!r} is not an environment variable name")
             if key.startswith("JUPYTERHUB_"):
                 raise ValueError(f"{key}: JUPYTERHUB_* variables are set by the hub for each server")

@@ -14,9 +14,8 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from .model_base import ConfigModel
+from .model_base import SLUG, ConfigModel
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 # Characters the local driver's `o=` option list cannot hold in a value (it is split on commas).
 _OPTION_UNSAFE = re.compile(r"[,\s]")
 
@@ -145,7 +144,7 @@ class SharedFolderConfig(ConfigModel):
     @field_validator("name")
     @classmethod
     def _slug(cls, value: str) -> str:
-        if not _NAME.match(value):
+        if not SLUG.match(value):
             raise ValueError("use lower-case letters, digits and '-' (at most 40), e.g. course-data")
         return value
 
