@@ -29,6 +29,10 @@ class HubArgs:
     names: StackNames
     image: pulumi.Input[str]
     network: pulumi.Input[str]
+    # The internal network to the Docker API proxy, and the proxy's address (DOCKER_HOST): the
+    # hub has no socket of its own.
+    docker_api_network: pulumi.Input[str]
+    docker_host_url: str
     data_volume: pulumi.Input[str]
     settings_json: pulumi.Input[str]
     # Secrets arrive as an uploaded file, not environment variables, so they appear neither in
@@ -57,14 +61,13 @@ class Hub(pulumi.ComponentResource):
             f"{name}-container",
             name=names.hub,
             image=args.image,
-            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network)],
-            volumes=[
-                docker.ContainerVolumeArgs(volume_name=args.data_volume, container_path=DATA_DIR),
-                # DockerSpawner creates the user servers through the engine's socket.
-                docker.ContainerVolumeArgs(
-                    host_path=args.host.socket_path, container_path="/var/run/docker.sock"
-                ),
+            networks_advanced=[
+                docker.ContainerNetworksAdvancedArgs(name=args.network),
+                docker.ContainerNetworksAdvancedArgs(name=args.docker_api_network),
             ],
+            volumes=[docker.ContainerVolumeArgs(volume_name=args.data_volume, container_path=DATA_DIR)],
+            # DockerSpawner (docker-py) creates the user servers through the API proxy.
+            envs=[f"DOCKER_HOST={args.docker_host_url}"],
             uploads=uploads,
             restart="unless-stopped",
             healthcheck=docker.ContainerHealthcheckArgs(
