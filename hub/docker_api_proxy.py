@@ -104,10 +104,16 @@ class ProxyHandler(web.RequestHandler):
         decision: Decision | Missing = decide(self.policy, method, path, query, body)
         uri = request.uri or path
         if isinstance(decision, Forward) and decision.target is not None:
-            decision, container_id = await self._resolve_target(decision.target)
-            # The call names the container by the full ID its inspect returned, so a name
-            # reused in between cannot redirect it.
-            uri = _CONTAINER_SEGMENT.sub(lambda m: m.group(1) + container_id, uri, count=1)
+            decision, inspected = await self._resolve_target(decision.target)
+            if inspected is not None:
+                if method == "GET" and path.endswith("/json") and not request.query_arguments:
+                    # An inspect: the check's own inspect is the answer (one engine call, not two).
+                    self._relay(inspected, method)
+                    return
+                # The call names the container by the full ID its inspect returned, so a name
+                # reused in between cannot redirect it.
+                container_id = str(inspected.json()["Id"])
+                uri = _CONTAINER_SEGMENT.sub(lambda m: m.group(1) + container_id, uri, count=1)
         if isinstance(decision, Missing):
             self._answer(404, {"message": f"No such container: {decision.name}"})
             return
@@ -115,29 +121,31 @@ class ProxyHandler(web.RequestHandler):
             log.warning("refused %s %s: %s", method, path, decision.reason)
             self._answer(403, {"message": f"refused by the stack's Docker API proxy: {decision.reason}"})
             return
-        assert isinstance(decision, Forward)
         headers = {name: value for name in FORWARDED_HEADERS if (value := request.headers.get(name))}
         answer = await self.engine.request(method, uri, request.body or None, headers)
         if decision.trim_info and answer.ok:
             info = answer.json()
             self._answer(answer.status_code, {key: info[key] for key in INFO_FIELDS if key in info})
             return
+        self._relay(answer, method)
+
+    async def _resolve_target(self, target: str) -> tuple[Decision | Missing, requests.Response | None]:
+        """A call on one container: allowed on the stack's user servers only, decided from the
+        engine's own inspect of it, which is returned with the decision when it allows."""
+        inspected = await self.engine.request("GET", f"/containers/{quote(target, safe='')}/json", None, {})
+        if inspected.status_code == 404:
+            # As the engine answers, so DockerSpawner sees a server that is gone as gone.
+            return Missing(target), None
+        if not inspected.ok or not is_user_server(self.policy, inspected.json()):
+            return Refused(f"container {target!r} is not one of the stack's user servers"), None
+        return Forward(), inspected
+
+    def _relay(self, answer: requests.Response, method: str) -> None:
         self.set_status(answer.status_code, answer.reason)
         if content_type := answer.headers.get("Content-Type"):
             self.set_header("Content-Type", content_type)
         if method != "HEAD" and answer.content:
             self.write(answer.content)
-
-    async def _resolve_target(self, target: str) -> tuple[Decision | Missing, str]:
-        """A call on one container: allowed on the stack's user servers only, decided from the
-        engine's own inspect of it. Returns the decision and the container's full ID."""
-        inspected = await self.engine.request("GET", f"/containers/{quote(target, safe='')}/json", None, {})
-        if inspected.status_code == 404:
-            # As the engine answers, so DockerSpawner sees a server that is gone as gone.
-            return Missing(target), ""
-        if not inspected.ok or not is_user_server(self.policy, inspected.json()):
-            return Refused(f"container {target!r} is not one of the stack's user servers"), ""
-        return Forward(), str(inspected.json()["Id"])
 
     def _answer(self, status: int, document: dict[str, Any]) -> None:
         self.set_status(status)
