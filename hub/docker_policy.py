@@ -108,7 +108,9 @@ _IMAGE_INSPECT = re.compile(r"^/images/(.+)/json$")
 INFO_FIELDS = ("NCPU", "MemTotal", "ServerVersion", "OSType", "Architecture")
 NAMESPACE_MODES = ("pidmode", "ipcmode", "utsmode", "usernsmode", "cgroupnsmode")
 # HostConfig fields DockerSpawner and hub/hardening.py set, checked below or harmless
-# (resource limits), as the engine's decoder matches them: case-insensitively. Any other
+# (resource limits), as the engine's decoder matches them: case-insensitively. Not among them:
+# LogConfig (a syslog or fluentd driver makes the engine connect out from the host: a request
+# forger), OomScoreAdj (a server the kernel never kills, others instead). Any other
 # field with a value is refused, so a field added to the engine API later is refused until
 # someone decides it is safe.
 _CHECKED_HOST_FIELDS = {
@@ -132,13 +134,11 @@ _CHECKED_HOST_FIELDS = {
     "pidslimit",
     "shmsize",
     "init",
-    "logconfig",
     "restartpolicy",
     "dns",
     "dnsoptions",
     "dnssearch",
     "extrahosts",
-    "oomscoreadj",
     *NAMESPACE_MODES,
 }
 # Present at all, even empty, these change the container: an empty MaskedPaths unmasks /proc
@@ -249,9 +249,15 @@ def create_problems(policy: PolicyDocument, name: str, body: Any) -> list[str]:
     for key, value in policy["labels"].items():
         if not isinstance(labels, dict) or labels.get(key) != value:
             problems.append(f"label {key}={value} is missing")
-    endpoints = _struct(_struct(config.get("networkingconfig")).get("endpointsconfig"))
-    if set(endpoints) - {policy["network"].lower()}:
-        problems.append(f"networks other than {policy['network']} are refused")
+    # DockerSpawner joins the network through NetworkMode only: an endpoint with aliases could
+    # take the hub's name on the users' network, a fixed address someone else's.
+    endpoints = _struct(config.get("networkingconfig")).get("endpointsconfig") or {}
+    if not isinstance(endpoints, dict) or any(
+        name != policy["network"] or any(_struct(settings).values()) for name, settings in endpoints.items()
+    ):
+        problems.append(
+            f"NetworkingConfig {endpoints!r}: only NetworkMode {policy['network']}, without settings"
+        )
     if not isinstance(config.get("hostconfig"), dict):
         return [*problems, "HostConfig is missing"]
     host = _struct(config["hostconfig"])

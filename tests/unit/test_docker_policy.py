@@ -214,10 +214,20 @@ def test_api_proxy_passes_hardened_root_gpu_profiles_and_shared_folders() -> Non
         (lambda b: b.update(Image="local/debian:bookworm"), "image 'local/debian:bookworm'"),
         (lambda b: b["Labels"].clear(), "label org.jupyterhub-docker.stack=unit is missing"),
         (lambda b: b["Labels"].update({"org.jupyterhub-docker.stack": "other"}), "stack=unit"),
+        (lambda b: b.update(NetworkingConfig={"EndpointsConfig": {"bridge": {}}}), "NetworkingConfig"),
         (
-            lambda b: b.update(NetworkingConfig={"EndpointsConfig": {"bridge": {}}}),
-            "networks other than jhub-unit-net",
+            lambda b: b.update(
+                NetworkingConfig={"EndpointsConfig": {"jhub-unit-net": {"Aliases": ["jhub-unit-hub"]}}}
+            ),
+            "NetworkingConfig",
         ),
+        (
+            lambda b: b["HostConfig"].update(
+                LogConfig={"Type": "syslog", "Config": {"syslog-address": "tcp://x:1"}}
+            ),
+            "HostConfig.logconfig",
+        ),
+        (lambda b: b["HostConfig"].update(OomScoreAdj=-1000), "HostConfig.oomscoreadj"),
         (lambda b: b.pop("HostConfig"), "HostConfig is missing"),
     ],
     ids=lambda value: value if isinstance(value, str) else "",
