@@ -15,7 +15,7 @@ from typing import Any
 import docker
 import pytest
 from docker.models.services import Service
-from docker.types import ServiceMode
+from docker.types import Mount, ServiceMode
 
 from tests.e2e.conftest import TEST_IMAGES
 from tests.e2e.polling import eventually
@@ -113,7 +113,22 @@ def test_swarm_spreads_one_task_per_node_and_tasks_reach_each_other_over_the_ove
 ) -> None:
     network = cluster.manager.networks.create("swarmtest-net", driver="overlay", attachable=True)
     serve = 'cd /tmp && printf %s "$NODE" > node && exec python3 -m http.server 8000'
+    plain = None
     try:
+        # A plain container (not a task), as DockerSpawner makes, joins the attachable overlay
+        # on a worker where no task uses it yet: the worker fetches the network from the
+        # manager (moby #25456 / #36197: swarm networks reach a worker only on demand).
+        worker = cluster.node("node3").client
+        assert network.name not in [n.name for n in worker.networks.list()]
+        plain = worker.containers.run(
+            BASE,
+            ["sh", "-c", serve.replace('"$NODE"', "plain-on-node3")],
+            network=network.name,
+            detach=True,
+            init=True,
+        )
+        plain.reload()
+        plain_address = plain.attrs["NetworkSettings"]["Networks"][network.name]["IPAddress"]
         with service(
             cluster,
             "web",
@@ -131,29 +146,42 @@ def test_swarm_spreads_one_task_per_node_and_tasks_reach_each_other_over_the_ove
             by_address = {overlay_address(t, network.name): cluster.node_by_id(t["NodeID"]) for t in tasks}
             prober = next(t for t in tasks if cluster.node_by_id(t["NodeID"]).hostname == "node1")
 
-            # node1's task fetches from every task (two of them on other nodes: VXLAN) and
-            # resolves the service's tasks through Swarm's DNS.
+            # node1's task fetches from every task (two of them on other nodes: VXLAN) and from
+            # the plain container on node3, and resolves the service's tasks through Swarm's DNS.
             def probe() -> dict[str, Any]:
-                out = run_in_task(cluster, prober, ["python3", "-c", PROBE, "web", *by_address])
+                addresses = [*by_address, plain_address]
+                out = run_in_task(cluster, prober, ["python3", "-c", PROBE, "web", *addresses])
                 return dict(json.loads(out))
 
             seen = eventually(probe, timeout=30, what="node1's task reaching every task of web")
-            assert seen["answers"] == {address: node.hostname for address, node in by_address.items()}
+            expected = {address: node.hostname for address, node in by_address.items()}
+            assert seen["answers"] == {**expected, plain_address: "plain-on-node3"}
             assert seen["dns"] == sorted(by_address)
-
-            # A plain container (not a task) on a worker joins the attachable overlay and reaches
-            # a task on another node: what a hub container spawning onto the overlay relies on.
-            target = next(a for a, n in by_address.items() if n.hostname == "node2")
-            fetch = (
-                f"import urllib.request; print(urllib.request.urlopen('http://{target}:8000/node').read())"
-            )
-            output = cluster.node("node3").client.containers.run(
-                BASE, ["python3", "-c", fetch], network=network.name, remove=True
-            )
-            assert b"node2" in output
     finally:
+        if plain is not None:
+            plain.remove(force=True)
         # The manager removes the network once the tasks are gone; it may take a moment.
         eventually(lambda: _removed(network), timeout=30, what="the overlay network removed")
+
+
+def test_swarm_rejects_a_named_volume_given_as_a_bind_mount_as_swarmspawner_mounts_it(
+    cluster: swarm_peer.Swarm,
+) -> None:
+    """SwarmSpawner 14.0 turns every `volumes` entry into a bind Mount (its `mounts` property),
+    so a named home volume must be mounted by our own spawner, as type `volume`. The manager
+    accepts such a service; its tasks are rejected on the node, a state SwarmSpawner's
+    start_object keeps waiting through (it counts `rejected` as not ready yet)."""
+    as_swarmspawner = Mount(target="/home/jovyan", source="jhub-home-bob", type="bind")
+    with service(cluster, "bindhome", "exec sleep infinity", mounts=[as_swarmspawner]) as bindhome:
+
+        def rejected() -> str | None:
+            states = [(t["Status"]["State"], t["Status"].get("Err", "")) for t in bindhome.tasks()]
+            return next((err for state, err in states if state == "rejected"), None)
+
+        error = eventually(rejected, timeout=PLACE, what="bindhome's task rejected")
+        print(f"\na named volume as a bind mount: {error}")
+        assert "mount" in error
+        assert not running(cluster, bindhome)
 
 
 def _removed(network: Any) -> bool:
