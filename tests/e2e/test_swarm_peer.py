@@ -7,6 +7,8 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +19,7 @@ import pytest
 from docker.models.services import Service
 from docker.types import Mount, ServiceMode
 
+from tests import janitor
 from tests.e2e.conftest import TEST_IMAGES
 from tests.e2e.polling import eventually
 from tests.janitor import RUN, RUN_LABEL
@@ -342,6 +345,42 @@ def test_swarm_start_is_idempotent_and_teardown_leaves_nothing_on_the_host(
         objects += [v.attrs["Labels"] for v in engine.volumes.list() if v.name.startswith(name)]
         objects += [n.attrs["Labels"] for n in engine.networks.list(names=[name])]
         assert len(objects) == 7 and all(labels[RUN_LABEL] == RUN for labels in objects)
+        for node in [*first.nodes, *second.nodes]:
+            node.client.close()
     finally:
         swarm_peer.stop(engine, name)
     assert _leftovers(engine, name) == []
+
+
+# A run that starts a swarm, says so, and waits to be killed.
+KILLED_RUN = """
+import sys, time
+from pathlib import Path
+import docker
+from tests.peers.swarm import peer
+peer.start(docker.from_env(), [], name=sys.argv[1], node_labels={}, scratch=Path(sys.argv[2]))
+print("started", flush=True)
+time.sleep(600)
+"""
+
+
+def test_swarm_of_a_killed_run_is_removed_by_the_janitor(engine: docker.DockerClient, tmp_path: Path) -> None:
+    name = f"peer-swarm-{secrets.token_hex(3)}"
+    run = subprocess.Popen(
+        [sys.executable, "-c", KILLED_RUN, name, str(tmp_path)],
+        cwd=Path(__file__).parents[2],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert run.stdout is not None and run.stdout.readline().strip() == "started"
+        assert len(_leftovers(engine, name)) == 7  # 3 nodes, 3 volumes, 1 network
+    finally:
+        run.kill()  # SIGKILL: no teardown runs, as when CI's time limit hits
+        run.wait()
+    try:
+        removed = janitor.sweep(engine)
+        assert {f"container {name}-node{i}" for i in (1, 2, 3)} <= set(removed)
+        assert _leftovers(engine, name) == []
+    finally:
+        swarm_peer.stop(engine, name)
