@@ -98,7 +98,7 @@ def _run_node(name: str, hostname: str, network: str, volume: str) -> None:
 
 def _tls_client(address: str, tls: dockerhost.ClientTls, directory: Path) -> docker.DockerClient:
     """docker-py reads the client certificate from files; they live as long as the swarm."""
-    directory.mkdir(parents=True)
+    directory.mkdir(parents=True, exist_ok=True)
     for filename, text in (("ca.pem", tls.ca), ("cert.pem", tls.cert), ("key.pem", tls.key)):
         (directory / filename).write_text(text)
     config = docker.tls.TLSConfig(
@@ -202,6 +202,7 @@ def start(
         for index in range(1, NODES + 1):
             container = host.containers.get(f"{name}-node{index}")
             address = container.attrs["NetworkSettings"]["Networks"][network.name]["IPAddress"]
+            # The remote peer's own CA and certificates, for this node's address (reused as is).
             tls = dockerhost._place_engine_certificates(container, address)
             client = _tls_client(address, tls, scratch / name / f"node{index}")
             cluster.nodes.append(
