@@ -11,7 +11,7 @@ import docker
 import pytest
 
 from components.naming import LABEL_ROLE
-from tests.e2e.conftest import USER_PASSWORD, Deployment, StackFactory, stack_objects
+from tests.e2e.conftest import ADMIN_PASSWORD, USER_PASSWORD, Deployment, StackFactory, stack_objects
 from tests.e2e.hubclient import HubUser
 
 NOTHING: dict[str, list[str]] = {"containers": [], "volumes": [], "networks": []}
@@ -80,7 +80,8 @@ print(json.dumps(results))
 @pytest.fixture(scope="module")
 def guarded(make_stack: StackFactory) -> Iterator[Deployment]:
     stack = make_stack(
-        {"type": "shared-password", "allowAll": True}, secret_config={"auth.password": USER_PASSWORD}
+        {"type": "shared-password", "allowAll": True, "admins": ["teacher"]},
+        secret_config={"auth.password": USER_PASSWORD, "auth.adminPassword": ADMIN_PASSWORD},
     )
     yield stack
     if not stack.destroyed:
@@ -148,9 +149,18 @@ def test_api_proxy_refuses_what_an_attacker_in_the_hub_tries_and_spawning_still_
     assert "refused POST /v1.41/containers/create" in log
 
 
-def test_api_proxy_destroy_still_leaves_nothing(guarded: Deployment, engine: docker.DockerClient) -> None:
-    bo = HubUser(guarded.url, "bo")
-    assert bo.login(USER_PASSWORD).status_code == 200
-    bo.start_server()
+def test_api_proxy_an_admin_deletes_a_user_and_destroy_still_leaves_nothing(
+    guarded: Deployment, engine: docker.DockerClient
+) -> None:
+    for name in ("bo", "cy"):
+        person = HubUser(guarded.url, name)
+        assert person.login(USER_PASSWORD).status_code == 200
+        person.start_server()
+    # An admin deletes a person whose server runs: the hub stops and removes it through the proxy.
+    teacher = HubUser(guarded.url, "teacher")
+    assert teacher.login(ADMIN_PASSWORD).status_code == 200
+    assert teacher.api("DELETE", "users/bo").status_code == 204
+    assert f"{guarded.prefix}-user-bo" not in stack_objects(engine, guarded.spec.name)["containers"]
+    # Destroy with cy's server running.
     guarded.destroy()
     assert stack_objects(engine, guarded.spec.name) == NOTHING
