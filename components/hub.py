@@ -29,6 +29,9 @@ class HubArgs:
     names: StackNames
     image: pulumi.Input[str]
     network: pulumi.Input[str]
+    # network.isolation: the users network as well (the hub polls servers, the proxy routes
+    # to them, servers call the hub's API by its name).
+    users_network: pulumi.Input[str] | None
     data_volume: pulumi.Input[str]
     settings_json: pulumi.Input[str]
     # Secrets arrive as an uploaded file, not environment variables, so they appear neither in
@@ -57,7 +60,11 @@ class Hub(pulumi.ComponentResource):
             f"{name}-container",
             name=names.hub,
             image=args.image,
-            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network)],
+            networks_advanced=[
+                docker.ContainerNetworksAdvancedArgs(name=n)
+                for n in (args.network, args.users_network)
+                if n is not None
+            ],
             volumes=[
                 docker.ContainerVolumeArgs(volume_name=args.data_volume, container_path=DATA_DIR),
                 # DockerSpawner creates the user servers through the engine's socket.

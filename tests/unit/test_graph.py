@@ -44,6 +44,9 @@ def test_every_component_hangs_under_the_root_deployment(baseline: Preview) -> N
             "user-servers",
             "hub",
             "readiness",
+            "users-network",
+            "firewall",
+            "firewall-image",
         )
     } | {f"{ROOT}-notebook-default-build"}
     for name, component in components.items():
@@ -65,14 +68,17 @@ def test_each_docker_object_is_named_after_the_stack_and_on_the_one_explicit_pro
     names = {
         r["type"]: r["inputs"].get("name")
         for r in docker_resources
-        if r["type"] != "docker:index/container:Container"
+        if r["type"] not in ("docker:index/container:Container", "docker:index/network:Network")
     }
-    assert names["docker:index/network:Network"] == "jhub-unit-net"
+    networks = sorted(
+        r["inputs"]["name"] for r in docker_resources if r["type"] == "docker:index/network:Network"
+    )
+    assert networks == ["jhub-unit-net", "jhub-unit-users"]
     assert names["docker:index/volume:Volume"] == "jhub-unit-data"
     containers = sorted(
         r["inputs"]["name"] for r in docker_resources if r["type"] == "docker:index/container:Container"
     )
-    assert containers == ["jhub-unit-hub", "jhub-unit-proxy"]
+    assert containers == ["jhub-unit-firewall", "jhub-unit-hub", "jhub-unit-proxy"]
 
 
 def test_dependencies_order_cleanup_between_the_network_and_the_hub(baseline: Preview) -> None:
@@ -103,7 +109,8 @@ def test_the_rendered_settings_describe_the_stack(baseline: Preview) -> None:
     assert settings["proxy"]["apiUrl"] == "http://jhub-unit-proxy:8001"
     assert settings["hub"] == {"host": "jhub-unit-hub", "port": 8081}
     spawner = settings["spawner"]
-    assert spawner["network"] == "jhub-unit-net"
+    # network.isolation (on by default): servers join only the users network.
+    assert spawner["network"] == "jhub-unit-users"
     assert spawner["containerPrefix"] == "jhub-unit-user" and spawner["volumePrefix"] == "jhub-unit-home"
     assert spawner["labels"]["org.jupyterhub-docker.stack"] == "unit"
     assert spawner["image"].startswith("jhub-unit-notebook-default:")
