@@ -130,6 +130,7 @@ class JupyterHubDeployment(pulumi.ComponentResource):
                 host=host,
                 names=names,
                 network=network.name,
+                users_network=users_network,
                 keep_data=plan.keep_data,
                 depends_on=(data,) if shared is None else (data, shared),
             ),

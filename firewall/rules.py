@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 # Every range a user must not reach unless the stack allows it: RFC 1918, carrier-grade NAT
 # (RFC 6598), link-local (169.254.169.254, the cloud metadata service), and loopback (routed
@@ -136,18 +137,16 @@ def restore_input(chains: dict[str, list[list[str]]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def bridge_name(network: dict[str, object]) -> str:
+def bridge_name(network: Mapping[str, Any]) -> str:
     """The Linux bridge Docker made for a network (its inspect document)."""
     options = network.get("Options") or {}
-    assert isinstance(options, dict)
     explicit = options.get("com.docker.network.bridge.name")
     return str(explicit) if explicit else "br-" + str(network["Id"])[:12]
 
 
-def member_address(network: dict[str, object], container_name: str) -> str | None:
+def member_address(network: Mapping[str, Any], container_name: str) -> str | None:
     """A container's IPv4 address on the network, from the network's inspect document."""
     containers = network.get("Containers") or {}
-    assert isinstance(containers, dict)
     for member in containers.values():
         if member.get("Name") == container_name and member.get("IPv4Address"):
             return str(member["IPv4Address"]).split("/")[0]

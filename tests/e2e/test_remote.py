@@ -150,7 +150,9 @@ def test_real_engine_a_stack_over_ssh_pushes_to_its_registry_there_serves_users_
         == image
     )
     assert {f"{prefix}-data", f"{prefix}-home-katie", f"{prefix}-shared-course"} <= set(there["volumes"])
-    assert there["networks"] == [f"{prefix}-net"]
+    # network.isolation (the default): the users network and its firewall are there too.
+    assert there["networks"] == [f"{prefix}-net", f"{prefix}-users"]
+    assert f"{prefix}-firewall" in there["containers"]
     assert stack_objects(engine, remote.spec.name) == NOTHING, "nothing of the stack on the local engine"
 
     # A backup over ssh, with the client files the deploy wrote: katie's home comes along.

@@ -26,7 +26,10 @@ def test_two_stacks_run_side_by_side_without_colliding(
         assert ours[kind] and theirs[kind]
         assert not set(ours[kind]) & set(theirs[kind]), kind
     hub = engine.containers.get(f"{native.prefix}-hub")
-    assert list(hub.attrs["NetworkSettings"]["Networks"]) == [f"{native.prefix}-net"]
+    assert sorted(hub.attrs["NetworkSettings"]["Networks"]) == [
+        f"{native.prefix}-net",
+        f"{native.prefix}-users",
+    ]
 
 
 def test_applying_the_same_config_again_changes_nothing(
