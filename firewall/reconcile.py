@@ -103,6 +103,7 @@ class Firewall:
         self.deny = json.loads(environ.get("JHUB_EGRESS_DENY", "[]"))
         self.resolvers = resolvers_from(Path("/etc/resolv.conf").read_text())
         self.backend: str | None = None
+        self.applied, self.written_at, self.said_no_backend = "", 0.0, False
 
     def topology(self) -> Topology | None:
         network = inspect_network(self.network)
@@ -139,6 +140,33 @@ class Firewall:
                     pass
                 run(self.backend, "-I", parent, "1", "-j", chain)
 
+    def reconcile(self) -> None:
+        """One pass: write the rules when they changed, or when the last write is old."""
+        topology = self.topology()
+        if topology is None:
+            return  # the users network is not there (yet): nothing to filter
+        if self.backend is None:
+            self.backend = pick_backend(topology.bridge)
+            if self.backend is None:
+                if not self.said_no_backend:
+                    print(
+                        "firewall: no iptables backend has the DOCKER-USER chain (an engine with "
+                        '"iptables": false?); nothing written, so the hub will not start',
+                        file=sys.stderr,
+                    )
+                    self.said_no_backend = True
+                return
+            print(f"firewall: {topology.bridge} with {self.backend}")
+        document = self.document(topology)
+        if document == self.applied and time.monotonic() - self.written_at < REFRESH:
+            return
+        self.apply(document)
+        if document != self.applied:
+            print(f"firewall: rules for {topology}")
+        self.applied, self.written_at = document, time.monotonic()
+        APPLIED.parent.mkdir(parents=True, exist_ok=True)
+        APPLIED.touch()
+
     def remove(self) -> None:
         """The stack's jumps and chains, in every backend (a stale set from an earlier run on
         another backend too). Idempotent."""
@@ -156,24 +184,11 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     firewall.remove()  # what a killed predecessor left
-    applied, written_at = "", 0.0
     print(f"firewall: chains {firewall.chain}, {firewall.input_chain}; resolvers {firewall.resolvers}")
     try:
         while not stop.is_set():
             try:
-                topology = firewall.topology()
-                if topology is not None:
-                    if firewall.backend is None:
-                        firewall.backend = pick_backend(topology.bridge)
-                        print(f"firewall: {topology.bridge} with {firewall.backend}")
-                    document = firewall.document(topology) if firewall.backend else ""
-                    if document and (document != applied or time.monotonic() - written_at > REFRESH):
-                        firewall.apply(document)
-                        if document != applied:
-                            print(f"firewall: rules for {topology}")
-                        applied, written_at = document, time.monotonic()
-                        APPLIED.parent.mkdir(parents=True, exist_ok=True)
-                        APPLIED.touch()
+                firewall.reconcile()
             except (OSError, RuntimeError, subprocess.CalledProcessError) as error:
                 detail = getattr(error, "stderr", "") or ""
                 print(f"firewall: {error} {detail}".strip(), file=sys.stderr)
