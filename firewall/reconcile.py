@@ -3,9 +3,9 @@ firewall/rules.py's, remove them on SIGTERM.
 
 It runs in the host's network namespace (network_mode host, NET_ADMIN) with the engine's
 socket, on whatever host the stack deploys to, so a remote Docker host gets the same rules.
-Addresses are read at run time, every second: the hub and the proxy get new ones whenever
-they are replaced, and until the hub is known its rules are simply absent (servers reach
-nothing on the bridge: closed, not open).
+Addresses are read at run time, on every network event and every second: the hub and the
+proxy get new ones whenever they are replaced, and until the hub is known its rules are simply
+absent (servers reach nothing on the bridge: closed, not open).
 """
 
 from __future__ import annotations
@@ -46,15 +46,32 @@ BACKENDS = ("iptables-nft", "iptables-legacy")
 
 
 class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str) -> None:
-        super().__init__("localhost", timeout=10)
+    def __init__(self, path: str, timeout: float | None = 10) -> None:
+        super().__init__("localhost", timeout=timeout)
         self._path = path
 
     def connect(self) -> None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(10)
+        sock.settimeout(self.timeout)
         sock.connect(self._path)
         self.sock = sock
+
+
+def watch_network_events(wake: threading.Event) -> None:
+    """Wake the loop on every network event (a container connected or disconnected): the hub
+    joins the users network before its process starts, so its rules are written before it
+    first calls the proxy, not up to a poll interval later. The poll stays as the fallback."""
+    filters = urllib.parse.quote(json.dumps({"type": ["network"]}))
+    while True:
+        try:
+            connection = _UnixConnection(SOCKET, timeout=None)
+            connection.request("GET", f"/events?filters={filters}")
+            response = connection.getresponse()
+            while response.readline():
+                wake.set()
+        except (OSError, http.client.HTTPException) as error:
+            print(f"firewall: engine events: {error}", file=sys.stderr)
+        time.sleep(INTERVAL)
 
 
 def inspect_network(name: str) -> dict[str, Any] | None:
@@ -180,9 +197,15 @@ class Firewall:
 
 def main() -> int:
     firewall = Firewall(dict(os.environ))
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop, wake = threading.Event(), threading.Event()
+
+    def stopping(*_: object) -> None:
+        stop.set()
+        wake.set()
+
+    signal.signal(signal.SIGTERM, stopping)
+    signal.signal(signal.SIGINT, stopping)
+    threading.Thread(target=watch_network_events, args=(wake,), daemon=True).start()
     firewall.remove()  # what a killed predecessor left
     print(f"firewall: chains {firewall.chain}, {firewall.input_chain}; resolvers {firewall.resolvers}")
     try:
@@ -192,7 +215,8 @@ def main() -> int:
             except (OSError, RuntimeError, subprocess.CalledProcessError) as error:
                 detail = getattr(error, "stderr", "") or ""
                 print(f"firewall: {error} {detail}".strip(), file=sys.stderr)
-            stop.wait(INTERVAL)
+            wake.wait(INTERVAL)
+            wake.clear()
     finally:
         firewall.remove()
         print("firewall: rules removed")
