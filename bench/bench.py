@@ -48,6 +48,32 @@ def memory_mib(engine: docker.DockerClient, name: str) -> float:
     return float(stats["usage"] - cache) / 2**20
 
 
+# Timed inside a container: N inspects of one user server, through DOCKER_HOST (the hub: the
+# Docker API proxy) or straight to the socket (run in the proxy's own container).
+INSPECT_TIMING = """
+import os, statistics, sys, time
+import docker
+url = sys.argv[1] or os.environ["DOCKER_HOST"]
+api = docker.APIClient(base_url=url, version="auto")
+times = []
+for _ in range(int(sys.argv[3])):
+    started = time.perf_counter()
+    api.inspect_container(sys.argv[2])
+    times.append(time.perf_counter() - started)
+print(statistics.median(times) * 1000)
+"""
+
+
+def inspect_ms(engine: docker.DockerClient, container: str, url: str, target: str, count: int = 200) -> float:
+    """Median milliseconds of one `inspect_container` of `target`, from inside `container`."""
+    run = engine.containers.get(container).exec_run(
+        ["python3", "-c", INSPECT_TIMING, url, target, str(count)]
+    )
+    if run.exit_code != 0:
+        raise RuntimeError(run.output.decode())
+    return float(run.output.decode().strip().splitlines()[-1])
+
+
 def throwaway_stack(
     workdir: Path,
     *,
@@ -110,10 +136,23 @@ def main() -> None:
             )
         )
 
-        time.sleep(10)  # let the servers settle to idle before reading memory
         prefix = f"jhub-{stack}"
+        target = prefix + "-user-solo0"
+        through = inspect_ms(engine, prefix + "-hub", "", target)
+        direct = inspect_ms(engine, prefix + "-docker-api", "unix:///var/run/docker.sock", target)
+        rows.append(
+            (
+                "one Docker API call (inspect), median of 200: hub through the API proxy / socket",
+                f"{through:.1f} ms / {direct:.1f} ms",
+            )
+        )
+
+        time.sleep(10)  # let the servers settle to idle before reading memory
         rows.append(("idle memory, hub", f"{memory_mib(engine, prefix + '-hub'):.0f} MiB"))
         rows.append(("idle memory, proxy", f"{memory_mib(engine, prefix + '-proxy'):.0f} MiB"))
+        rows.append(
+            ("idle memory, Docker API proxy", f"{memory_mib(engine, prefix + '-docker-api'):.0f} MiB")
+        )
         rows.append(("idle memory, one user server", f"{memory_mib(engine, prefix + '-user-solo0'):.0f} MiB"))
     finally:
         started = time.monotonic()

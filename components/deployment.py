@@ -12,7 +12,9 @@ import pulumi
 import pulumi_random as random
 
 from hub.contract import Settings
+from hub.docker_policy import policy_document
 
+from .api_proxy import DockerApiProxy, DockerApiProxyArgs, docker_host_url
 from .docker_inputs import as_secret
 from .edge import Edge, EdgeArgs
 from .firewall import Firewall, FirewallArgs
@@ -137,17 +139,30 @@ class JupyterHubDeployment(pulumi.ComponentResource):
             child,
         )
 
-        hub_after: tuple[pulumi.Resource, ...] = (users, proxy.container)
+        self.notebook_images = pulumi.Output.all(**{n: image.ref for n, image in notebooks.items()})
+        settings_json = self.notebook_images.apply(
+            lambda images: _settings_json(plan.settings, images, plan.default_notebook)
+        )
+        # The hub's only way to the engine, enforcing what the hub's settings call for.
+        docker_api = DockerApiProxy(
+            f"{name}-docker-api",
+            DockerApiProxyArgs(
+                host=host,
+                names=names,
+                image=hub_image.ref,
+                policy_json=settings_json.apply(
+                    lambda text: json.dumps(policy_document(json.loads(text)), indent=2, sort_keys=True)
+                ),
+            ),
+            child,
+        )
+
+        hub_after: tuple[pulumi.Resource, ...] = (users, proxy.container, docker_api.container)
         if firewall is not None:
             # The hub checks its running servers when it starts: the rules must be there.
             hub_after += (firewall.container,)
         if shared is not None:
             hub_after += (shared.check,)
-
-        self.notebook_images = pulumi.Output.all(**{n: image.ref for n, image in notebooks.items()})
-        settings_json = self.notebook_images.apply(
-            lambda images: _settings_json(plan.settings, images, plan.default_notebook)
-        )
         secrets = plan.secrets
         secrets_json = as_secret(
             pulumi.Output.all(proxy_token, metrics_token, prestart_token).apply(
@@ -165,6 +180,8 @@ class JupyterHubDeployment(pulumi.ComponentResource):
                 image=hub_image.ref,
                 network=network.name,
                 users_network=users_network,
+                docker_api_network=docker_api.network,
+                docker_host_url=docker_host_url(names),
                 data_volume=data.name,
                 settings_json=settings_json,
                 secrets_json=secrets_json,

@@ -32,6 +32,10 @@ class HubArgs:
     # network.isolation: the users network as well (the hub polls servers, the proxy routes
     # to them, servers call the hub's API by its name).
     users_network: pulumi.Input[str] | None
+    # The internal network to the Docker API proxy, and the proxy's address (DOCKER_HOST): the
+    # hub has no socket of its own.
+    docker_api_network: pulumi.Input[str]
+    docker_host_url: str
     data_volume: pulumi.Input[str]
     settings_json: pulumi.Input[str]
     # Secrets arrive as an uploaded file, not environment variables, so they appear neither in
@@ -62,16 +66,12 @@ class Hub(pulumi.ComponentResource):
             image=args.image,
             networks_advanced=[
                 docker.ContainerNetworksAdvancedArgs(name=n)
-                for n in (args.network, args.users_network)
+                for n in (args.network, args.docker_api_network, args.users_network)
                 if n is not None
             ],
-            volumes=[
-                docker.ContainerVolumeArgs(volume_name=args.data_volume, container_path=DATA_DIR),
-                # DockerSpawner creates the user servers through the engine's socket.
-                docker.ContainerVolumeArgs(
-                    host_path=args.host.socket_path, container_path="/var/run/docker.sock"
-                ),
-            ],
+            volumes=[docker.ContainerVolumeArgs(volume_name=args.data_volume, container_path=DATA_DIR)],
+            # DockerSpawner (docker-py) creates the user servers through the API proxy.
+            envs=[f"DOCKER_HOST={args.docker_host_url}"],
             uploads=uploads,
             restart="unless-stopped",
             healthcheck=docker.ContainerHealthcheckArgs(

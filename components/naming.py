@@ -55,6 +55,16 @@ class StackNames:
         return f"{self.prefix}-proxy"
 
     @property
+    def docker_api(self) -> str:
+        """The Docker API proxy between the hub and the engine (components/api_proxy.py)."""
+        return f"{self.prefix}-docker-api"
+
+    @property
+    def docker_api_network(self) -> str:
+        """The internal network only the hub and the Docker API proxy join."""
+        return f"{self.prefix}-docker-api-net"
+
+    @property
     def edge(self) -> str:
         return f"{self.prefix}-edge"
 

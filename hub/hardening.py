@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.contract import SpawnerSettings
+from hub.contract import GpuSettings, SpawnerSettings
 
 # What docker-stacks' start.sh does as root before it drops to the user
 # (images/docker-stacks-foundation/start.sh): usermod/useradd and `cp -a` of the home
@@ -50,3 +50,15 @@ def create_kwargs(labels: dict[str, str], starts_as_root: bool) -> dict[str, Any
     if starts_as_root:
         kwargs["user"] = "0"
     return kwargs
+
+
+def device_requests(gpus: GpuSettings) -> list[dict[str, Any]]:
+    """The engine API's DeviceRequest, as `docker run --gpus` sends it (docker/cli opts/gpus.go:
+    no driver, so the engine picks the one offering the "gpu" capability, which the NVIDIA
+    Container Toolkit registers; Count -1 for all GPUs, or the listed DeviceIDs)."""
+    request: dict[str, Any] = {"Driver": "", "Capabilities": [["gpu"]], "Options": {}}
+    if gpus["deviceIds"]:
+        request.update(Count=0, DeviceIDs=list(gpus["deviceIds"]))
+    else:
+        request.update(Count=gpus["count"], DeviceIDs=[])
+    return [request]

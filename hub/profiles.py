@@ -16,8 +16,8 @@ from docker.errors import APIError
 from dockerspawner import DockerSpawner
 from tornado import web
 
-from hub.contract import GpuSettings, ProfileSettings, SpawnerSettings
-from hub.hardening import create_kwargs, host_config
+from hub.contract import ProfileSettings, SpawnerSettings
+from hub.hardening import create_kwargs, device_requests, host_config
 
 FIELD = "profile"
 
@@ -52,18 +52,6 @@ def render_form(choices: list[ProfileSettings]) -> str:
             "</label></div>"
         )
     return "\n".join(rows)
-
-
-def device_requests(gpus: GpuSettings) -> list[dict[str, Any]]:
-    """The engine API's DeviceRequest, as `docker run --gpus` sends it (docker/cli opts/gpus.go:
-    no driver, so the engine picks the one offering the "gpu" capability, which the NVIDIA
-    Container Toolkit registers; Count -1 for all GPUs, or the listed DeviceIDs)."""
-    request: dict[str, Any] = {"Driver": "", "Capabilities": [["gpu"]], "Options": {}}
-    if gpus["deviceIds"]:
-        request.update(Count=0, DeviceIDs=list(gpus["deviceIds"]))
-    else:
-        request.update(Count=gpus["count"], DeviceIDs=[])
-    return [request]
 
 
 def choose(profiles: list[ProfileSettings], user: Any, user_options: dict[str, Any]) -> ProfileSettings:

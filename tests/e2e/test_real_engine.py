@@ -177,6 +177,8 @@ def test_real_engine_previews_an_added_image_and_tls(
         "jupyterhub-notebook-python-pull": "create",
         "jupyterhub-notebook-python-version-check": "create",
         "jupyterhub-hub-container": "replace",
+        # Its policy allows exactly the stack's images: the new one too, from now on.
+        "jupyterhub-docker-api-container": "replace",
         **READINESS,
     }
 

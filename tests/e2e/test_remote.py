@@ -161,7 +161,7 @@ def test_real_engine_a_stack_over_ssh_pushes_to_its_registry_there_serves_users_
     )
     assert {f"{prefix}-data", f"{prefix}-home-katie", f"{prefix}-shared-course"} <= set(there["volumes"])
     # network.isolation (the default): the users network and its firewall are there too.
-    assert there["networks"] == [f"{prefix}-net", f"{prefix}-users"]
+    assert there["networks"] == [f"{prefix}-docker-api-net", f"{prefix}-net", f"{prefix}-users"]
     assert f"{prefix}-firewall" in there["containers"]
     assert f"-A DOCKER-USER -j {chain_name(prefix)}" in dockerhost.inner(engine, remote_host, IPTABLES)
     assert stack_objects(engine, remote.spec.name) == NOTHING, "nothing of the stack on the local engine"

@@ -188,7 +188,7 @@ def test_shared_folder_cifs_and_nfs_volumes_are_defined_exactly_and_an_unmountab
     assert stack_objects(engine, stack.spec.name) == {"containers": [], "volumes": [], "networks": []}
 
 
-def test_shared_folder_a_changed_list_replaces_only_the_hub_and_reaches_servers_at_their_next_start(
+def test_shared_folder_a_changed_list_replaces_the_hub_and_api_proxy_and_reaches_servers_at_next_start(
     classroom: Deployment, deployer: Deployer, engine: docker.DockerClient, material: Path
 ) -> None:
     harness = _harness(deployer)
@@ -209,6 +209,8 @@ def test_shared_folder_a_changed_list_replaces_only_the_hub_and_reaches_servers_
         "jupyterhub-shared-scratch": "create",
         "jupyterhub-shared-check": "replace",
         "jupyterhub-hub-container": "replace",
+        # The Docker API proxy's policy allows exactly the stack's shared folders.
+        "jupyterhub-docker-api-container": "replace",
         "jupyterhub-readiness-check": "replace",
     }
     # The running server stays (and the existing folder's data, read below); the new folder comes

@@ -103,7 +103,12 @@ def test_secrets_never_show_in_docker_inspect_logs_or_image_history(
 
     teacher = HubUser(workshop.url, "teacher")
     teacher.login(ADMIN_PASSWORD)  # a login, so the log has had a chance to leak it
-    for container in engine.containers.list(filters={"label": f"{LABEL_STACK}={workshop.spec.name}"}):
+    scanned = engine.containers.list(filters={"label": f"{LABEL_STACK}={workshop.spec.name}"})
+    # Every container of the stack, the Docker API proxy included.
+    assert {f"{workshop.prefix}-{name}" for name in ("hub", "proxy", "docker-api")} <= {
+        c.name for c in scanned
+    }
+    for container in scanned:
         inspect = json.dumps(container.attrs)
         logs = container.logs().decode(errors="replace")
         history = json.dumps(engine.api.history(container.attrs["Image"]))

@@ -42,6 +42,7 @@ def test_every_component_hangs_under_the_root_deployment(baseline: Preview) -> N
             "notebook-default",
             "proxy",
             "user-servers",
+            "docker-api",
             "hub",
             "readiness",
             "users-network",
@@ -65,20 +66,18 @@ def test_each_docker_object_is_named_after_the_stack_and_on_the_one_explicit_pro
     assert docker_resources
     for resource in docker_resources:
         assert resource["provider"].startswith(provider["urn"]), resource["name"]
-    names = {
-        r["type"]: r["inputs"].get("name")
-        for r in docker_resources
-        if r["type"] not in ("docker:index/container:Container", "docker:index/network:Network")
-    }
-    networks = sorted(
-        r["inputs"]["name"] for r in docker_resources if r["type"] == "docker:index/network:Network"
-    )
-    assert networks == ["jhub-unit-net", "jhub-unit-users"]
-    assert names["docker:index/volume:Volume"] == "jhub-unit-data"
-    containers = sorted(
-        r["inputs"]["name"] for r in docker_resources if r["type"] == "docker:index/container:Container"
-    )
-    assert containers == ["jhub-unit-firewall", "jhub-unit-hub", "jhub-unit-proxy"]
+
+    def named(kind: str) -> list[str]:
+        return sorted(r["inputs"]["name"] for r in docker_resources if r["type"] == f"docker:index/{kind}")
+
+    assert named("network:Network") == ["jhub-unit-docker-api-net", "jhub-unit-net", "jhub-unit-users"]
+    assert named("volume:Volume") == ["jhub-unit-data"]
+    assert named("container:Container") == [
+        "jhub-unit-docker-api",
+        "jhub-unit-firewall",
+        "jhub-unit-hub",
+        "jhub-unit-proxy",
+    ]
 
 
 def test_dependencies_order_cleanup_between_the_network_and_the_hub(baseline: Preview) -> None:
@@ -128,7 +127,9 @@ def test_secrets_stay_secret_and_never_appear_in_plain_inputs(baseline: Preview)
     assert secrets["sharedPassword"] == PASSWORD and secrets["adminPassword"] == ADMIN_PASSWORD
     proxy = baseline.by_name(f"{ROOT}-proxy-container")
     assert SECRET_MARKER in proxy["inputs"]["uploads"]
-    assert "envs" not in hub["inputs"] and "envs" not in proxy["inputs"]
+    # The hub's one variable says where the engine is (the API proxy); no secret is in one.
+    assert hub["inputs"]["envs"] == ["DOCKER_HOST=tcp://jhub-unit-docker-api:2375"]
+    assert "envs" not in proxy["inputs"]
 
     def plain(value: Any) -> Any:
         if isinstance(value, dict):
@@ -324,11 +325,13 @@ def test_changing_one_file_in_one_image_context_changes_only_that_image_and_its_
     old = {r["urn"]: r["inputs"] for r in before.resources}
     new = {r["urn"]: r["inputs"] for r in after.resources}
     differing = {short(urn) for urn in old if old[urn] != new[urn]}
-    # The rebuilt image, its version check, and the hub that lists it (and readiness after it).
+    # The rebuilt image, its version check, the hub that lists it (and readiness after it), and
+    # the Docker API proxy, whose policy allows exactly the stack's images.
     assert differing == {
         f"{ROOT}-notebook-two-build-image",
         f"{ROOT}-notebook-two-version-check",
         f"{ROOT}-hub-container",
+        f"{ROOT}-docker-api-container",
         f"{ROOT}-readiness-check",
     }
 
@@ -387,10 +390,10 @@ def test_an_ssh_host_pins_its_key_and_everything_waits_for_the_connection_check(
     docker_resources = [r for r in result.custom() if r["type"].startswith("docker:")]
     for resource in docker_resources:
         assert connection["urn"] in resource["dependencies"], resource["name"]
-    hub = result.by_name(f"{ROOT}-hub-container")
-    assert {"hostPath": "/run/docker.sock", "containerPath": "/var/run/docker.sock"} in hub["inputs"][
-        "volumes"
-    ]
+    # The remote host's socket: in the Docker API proxy (and the firewall), never in the hub.
+    socket = {"hostPath": "/run/docker.sock", "containerPath": "/var/run/docker.sock"}
+    assert socket in result.by_name(f"{ROOT}-docker-api-container")["inputs"]["volumes"]
+    assert all("hostPath" not in v for v in result.by_name(f"{ROOT}-hub-container")["inputs"]["volumes"])
     cleanup = result.by_name(f"{ROOT}-user-servers-cleanup")
     assert cleanup["inputs"]["environment"]["DOCKER_HOST"] == "ssh://deploy@hub.example.org:2222"
     assert cleanup["inputs"]["environment"]["JHUB_SSH_BIN"].endswith(".jhub-docker/remote-unit/ssh/bin")

@@ -132,7 +132,7 @@ def test_isolation_the_firewall_runs_on_the_host_network_before_the_hub(tmp_path
     hub = result.by_name(f"{ROOT}-hub-container")
     assert firewall["urn"] in hub["dependencies"]
     networks = [n["name"] for n in hub["inputs"]["networksAdvanced"]]
-    assert networks == ["jhub-unit-net", "jhub-unit-users"]
+    assert networks == ["jhub-unit-net", "jhub-unit-docker-api-net", "jhub-unit-users"]
     # Destroy: the servers' cleanup runs before the users network goes (a data edge).
     cleanup = result.by_name(f"{ROOT}-user-servers-cleanup")
     assert result.by_name(f"{ROOT}-users-network-network")["urn"] in cleanup["dependencies"]

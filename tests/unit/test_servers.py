@@ -12,7 +12,7 @@ from jupyterhub_idle_culler import IdleCuller  # type: ignore[import-untyped]
 from tornado import web
 
 from components.config import ConfigError, parse_stack_config
-from hub import culling, profiles
+from hub import culling, hardening, profiles
 from hub.contract import ProfileSettings
 from hub.servers import culler_command, memory_bytes, throttling
 from tests.unit.test_hub_config import SHARED, User, configured, documents
@@ -136,7 +136,7 @@ def test_profile_gpus_are_the_device_request_docker_run_gpus_sends() -> None:
     """Through docker-py's own HostConfig, as DockerSpawner passes extra_host_config to it."""
 
     def api_request(gpus: Any) -> Any:
-        config = HostConfig(version="1.43", device_requests=profiles.device_requests(gpus))
+        config = HostConfig(version="1.43", device_requests=hardening.device_requests(gpus))
         return [dict(r) for r in config["DeviceRequests"]]
 
     every = [{"Driver": "", "Count": -1, "DeviceIDs": [], "Capabilities": [["gpu"]], "Options": {}}]

@@ -1,0 +1,85 @@
+"""The Docker API proxy: the only container of the stack with the engine's socket.
+
+The hub reaches the engine through it (DOCKER_HOST), over an internal network that only the two
+join: nothing else can reach it, and it reaches nothing but the socket. It runs the hub image's
+`hub.docker_api_proxy` with the policy the program derives from the hub's own settings
+(hub/docker_policy.py), so code running in the hub can start and stop this stack's user servers
+and nothing else. Never published.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_docker as docker
+
+from hub.docker_policy import POLICY_FILE, PORT
+
+from .docker_inputs import STOP_GRACE_SECONDS, label_inputs
+from .host import DockerHost
+from .naming import LABEL_ROLE, StackNames
+
+_HEALTHCHECK = f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{PORT}/_ping', timeout=4)"
+
+
+def docker_host_url(names: StackNames) -> str:
+    """The hub's DOCKER_HOST: the proxy by its fixed name (static, not the container's output,
+    so a proxy replacement does not replace the hub: see components/proxy.py `api_url`)."""
+    return f"tcp://{names.docker_api}:{PORT}"
+
+
+@dataclass(frozen=True)
+class DockerApiProxyArgs:
+    host: DockerHost
+    names: StackNames
+    # The hub image: it ships the proxy and its policy module.
+    image: pulumi.Input[str]
+    policy_json: pulumi.Input[str]
+
+
+class DockerApiProxy(pulumi.ComponentResource):
+    network: pulumi.Output[str]
+    container: docker.Container
+
+    def __init__(
+        self, name: str, args: DockerApiProxyArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("jupyterhub-docker:index:DockerApiProxy", name, None, opts)
+        names, host = args.names, args.host
+        network = docker.Network(
+            f"{name}-network",
+            name=names.docker_api_network,
+            driver="bridge",
+            # No route out: the proxy talks to the engine through the socket only.
+            internal=True,
+            labels=label_inputs(docker.NetworkLabelArgs, names.labels),
+            opts=host.child_opts(self, delete_before_replace=True),
+        )
+        self.container = docker.Container(
+            f"{name}-container",
+            name=names.docker_api,
+            image=args.image,
+            command=["python3", "-m", "hub.docker_api_proxy"],
+            uploads=[docker.ContainerUploadArgs(file=POLICY_FILE, content=args.policy_json)],
+            volumes=[
+                docker.ContainerVolumeArgs(host_path=host.socket_path, container_path="/var/run/docker.sock")
+            ],
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network.name)],
+            restart="unless-stopped",
+            healthcheck=docker.ContainerHealthcheckArgs(
+                tests=["CMD", "python3", "-c", _HEALTHCHECK],
+                interval="5s",
+                timeout="5s",
+                retries=3,
+                start_period="30s",
+            ),
+            # The hub reads the engine's CPUs and memory at its start: answer before it starts.
+            wait=True,
+            wait_timeout=60,
+            destroy_grace_seconds=STOP_GRACE_SECONDS,
+            labels=label_inputs(docker.ContainerLabelArgs, {**names.labels, LABEL_ROLE: "docker-api"}),
+            opts=host.child_opts(self, delete_before_replace=True, replace_on_changes=["healthcheck"]),
+        )
+        self.network = network.name
+        self.register_outputs({"network": self.network})

@@ -1,0 +1,189 @@
+"""The stack's Docker API proxy: the hub's only way to the engine (hub/docker_policy.py decides).
+
+It runs from the hub image in its own container, the only one of the stack with the engine's
+socket, on a network that only the hub joins (components/api_proxy.py). HTTP is handled by
+tornado (the server) and docker-py's requests session over the socket (the client): nothing
+here parses HTTP; the module only decides and forwards, one request at a time per thread.
+
+Hijacked connections (attach, exec start, interactive streams) are never forwarded: the
+policy refuses every route that would need one. Answers are read whole: the routes it allows
+answer with small JSON documents (a pull's progress stream included).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import docker
+import requests
+from tornado import httpserver, ioloop, web
+
+from hub.docker_policy import (
+    INFO_FIELDS,
+    POLICY_FILE,
+    PORT,
+    Decision,
+    Forward,
+    PolicyDocument,
+    Refused,
+    decide,
+    is_user_server,
+)
+
+log = logging.getLogger("docker-api-proxy")
+_CONTAINER_SEGMENT = re.compile(r"(/containers/)[^/?]+")
+SOCKET = "unix:///var/run/docker.sock"
+# Headers the engine reads from DockerSpawner's requests: the body's type and a pull's
+# registry credentials (docker-py `auth.get_config_header`).
+FORWARDED_HEADERS = ("Content-Type", "X-Registry-Auth")
+# A stop waits for the server to exit (DockerSpawner: 10 s, then SIGKILL) and a pull may be
+# slow; docker-py's own client waits 60 s by default, the hub's gives up before this.
+ENGINE_TIMEOUT = 300
+# As many requests at once as the hub's docker-py pool sends (hub/throughput.py).
+THREADS = 10
+
+
+@dataclass(frozen=True)
+class Missing:
+    """The container a call names does not exist: the engine's own 404."""
+
+    name: str
+
+
+class Engine:
+    """The engine behind the socket, through docker-py's session (which knows unix sockets)."""
+
+    def __init__(self) -> None:
+        self.client = docker.APIClient(base_url=SOCKET, version="auto", timeout=ENGINE_TIMEOUT)
+        self.pool = ThreadPoolExecutor(THREADS, thread_name_prefix="engine")
+
+    async def request(
+        self, method: str, path: str, body: bytes | None, headers: dict[str, str]
+    ) -> requests.Response:
+        url = self.client.base_url + path
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self.pool,
+            lambda: self.client.request(method, url, data=body, headers=headers, timeout=ENGINE_TIMEOUT),
+        )
+
+
+class ProxyHandler(web.RequestHandler):
+    SUPPORTED_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE")
+
+    def initialize(self, policy: PolicyDocument, engine: Engine) -> None:
+        self.policy = policy
+        self.engine = engine
+
+    async def _handle(self) -> None:
+        request = self.request
+        method, path = request.method or "GET", request.path
+        if any(len(values) > 1 for values in request.query_arguments.values()):
+            # tornado keeps the last of a repeated argument, the engine (Go) the first.
+            self._answer(
+                403, {"message": "refused by the stack's Docker API proxy: a repeated query argument"}
+            )
+            return
+        query = {key: self.get_query_argument(key) for key in request.query_arguments}
+        body: Any = None
+        if request.body:
+            try:
+                body = json.loads(request.body)
+            except ValueError:
+                # Not JSON: kept as text, which no route the policy allows accepts.
+                body = request.body.decode(errors="replace")
+        decision: Decision | Missing = decide(self.policy, method, path, query, body)
+        uri = request.uri or path
+        if isinstance(decision, Forward) and decision.target is not None:
+            decision, inspected = await self._resolve_target(decision.target)
+            if inspected is not None:
+                if method == "GET" and path.endswith("/json") and not request.query_arguments:
+                    # An inspect: the check's own inspect is the answer (one engine call, not two).
+                    self._relay(inspected, method)
+                    return
+                # The call names the container by the full ID its inspect returned, so a name
+                # reused in between cannot redirect it.
+                container_id = str(inspected.json()["Id"])
+                uri = _CONTAINER_SEGMENT.sub(lambda m: m.group(1) + container_id, uri, count=1)
+        if isinstance(decision, Missing):
+            self._answer(404, {"message": f"No such container: {decision.name}"})
+            return
+        if isinstance(decision, Refused):
+            log.warning("refused %s %s: %s", method, path, decision.reason)
+            self._answer(403, {"message": f"refused by the stack's Docker API proxy: {decision.reason}"})
+            return
+        headers = {name: value for name in FORWARDED_HEADERS if (value := request.headers.get(name))}
+        answer = await self.engine.request(method, uri, request.body or None, headers)
+        if decision.trim_info and answer.ok:
+            info = answer.json()
+            self._answer(answer.status_code, {key: info[key] for key in INFO_FIELDS if key in info})
+            return
+        self._relay(answer, method)
+
+    async def _resolve_target(self, target: str) -> tuple[Decision | Missing, requests.Response | None]:
+        """A call on one container: allowed on the stack's user servers only, decided from the
+        engine's own inspect of it, which is returned with the decision when it allows."""
+        inspected = await self.engine.request("GET", f"/containers/{quote(target, safe='')}/json", None, {})
+        if inspected.status_code == 404:
+            # As the engine answers, so DockerSpawner sees a server that is gone as gone.
+            return Missing(target), None
+        if not inspected.ok or not is_user_server(self.policy, inspected.json()):
+            return Refused(f"container {target!r} is not one of the stack's user servers"), None
+        return Forward(), inspected
+
+    def _relay(self, answer: requests.Response, method: str) -> None:
+        self.set_status(answer.status_code, answer.reason)
+        if content_type := answer.headers.get("Content-Type"):
+            self.set_header("Content-Type", content_type)
+        if method != "HEAD" and answer.content:
+            self.write(answer.content)
+
+    def _answer(self, status: int, document: dict[str, Any]) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(document))
+
+    async def get(self, *args: str) -> None:
+        await self._handle()
+
+    async def head(self, *args: str) -> None:
+        await self._handle()
+
+    async def post(self, *args: str) -> None:
+        await self._handle()
+
+    async def put(self, *args: str) -> None:
+        await self._handle()
+
+    async def delete(self, *args: str) -> None:
+        await self._handle()
+
+    def check_xsrf_cookie(self) -> None:
+        """Not a browser-facing service: no cookies, no XSRF."""
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    policy: PolicyDocument = json.loads(Path(POLICY_FILE).read_text())
+    engine = Engine()
+    app = web.Application([(r"/.*", ProxyHandler, {"policy": policy, "engine": engine})])
+    server = httpserver.HTTPServer(app, max_body_size=16 * 1024 * 1024)
+    server.listen(PORT, address="0.0.0.0")
+    log.info("forwarding the stack's DockerSpawner calls on port %d", PORT)
+    loop = ioloop.IOLoop.current()
+    # `docker stop` sends SIGTERM: exit at once, there is no state to save.
+    signal.signal(signal.SIGTERM, lambda *_: loop.add_callback_from_signal(loop.stop))
+    loop.start()
+
+
+if __name__ == "__main__":
+    main()
