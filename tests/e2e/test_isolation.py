@@ -1,6 +1,7 @@
 """Network isolation, seen from inside a user's real server: it reaches the hub's API and the
-internet, not another user's server, not the proxy, not the Docker host, not cloud metadata;
-the hub still spawns and the proxy still serves; destroy leaves no firewall rule behind.
+internet, not another user's server, not the proxy, not the Docker API proxy, not the Docker
+host, not cloud metadata; the hub still spawns and the proxy still serves; destroy leaves no
+firewall rule behind.
 
 One stack for the module. Every connection has a 2 s timeout; each blocked target has a
 positive control (the same listener or port answers someone who is allowed), so the test fails
@@ -20,6 +21,7 @@ import docker
 import pytest
 
 from firewall.rules import chain_name
+from hub.docker_policy import PORT as DOCKER_API_PORT
 from tests.e2e.conftest import USER_PASSWORD, Deployment, StackFactory, stack_objects
 from tests.e2e.hubclient import HubUser
 from tests.e2e.polling import eventually
@@ -152,11 +154,13 @@ def test_isolation_a_server_reaches_the_hub_api_and_the_internet_but_no_one_else
     stack, users = isolated.stack, f"{isolated.stack.prefix}-users"
     bo_address = address_on(engine, f"{stack.prefix}-user-bo", users)
     proxy_address = address_on(engine, f"{stack.prefix}-proxy", users)
+    api_proxy = address_on(engine, f"{stack.prefix}-docker-api", f"{stack.prefix}-docker-api-net")
     (gateway, gateway_port), (host, host_port) = isolated.listeners.values()
     blocked = {
         "bo's server": (bo_address, 8888),
         "the proxy's API": (proxy_address, 8001),
         "the proxy's public port": (proxy_address, 8000),
+        "the Docker API proxy": (api_proxy, DOCKER_API_PORT),
         "the host on the users gateway": (gateway, gateway_port),
         "the host's own address": (host, host_port),
         "cloud metadata": ("169.254.169.254", 80),
@@ -168,7 +172,13 @@ def test_isolation_a_server_reaches_the_hub_api_and_the_internet_but_no_one_else
     assert api_status == 200 and version
 
     # Positive controls: every blocked target answers the hub, which is allowed.
-    for name in ("bo's server", "the proxy's API", "the host on the users gateway", "the host's own address"):
+    for name in (
+        "bo's server",
+        "the proxy's API",
+        "the Docker API proxy",
+        "the host on the users gateway",
+        "the host's own address",
+    ):
         assert hub_reaches(engine, stack, *blocked[name]) == "open", name
 
 
