@@ -31,6 +31,7 @@ from pydantic.alias_generators import to_camel
 from .auth_config import AUTH_TYPES, AuthConfig
 from .manual_certificate import check_manual
 from .model_base import IDENTIFIER, ConfigModel
+from .network_config import NetworkConfig
 from .servers_config import (
     CullerConfig,
     NamedServersConfig,
@@ -412,6 +413,7 @@ class StackConfig(_Model):
     profiles: list[ProfileConfig] = Field(default_factory=list)
     named_servers: NamedServersConfig = NamedServersConfig()
     workshop: WorkshopConfig = WorkshopConfig()
+    network: NetworkConfig = NetworkConfig()
 
     @field_validator("docker_host")
     @classmethod

@@ -17,11 +17,12 @@ from hub.docker_policy import policy_document
 from .api_proxy import DockerApiProxy, DockerApiProxyArgs, docker_host_url
 from .docker_inputs import as_secret
 from .edge import Edge, EdgeArgs
+from .firewall import Firewall, FirewallArgs
 from .host import DockerHost
 from .hub import Hub, HubArgs
 from .images import BuiltImage, BuiltImageArgs, NotebookImage, NotebookImageArgs, RegistryPush
 from .lifecycle import FromHost, Readiness, ReadinessArgs, UserServers, UserServersArgs
-from .network import StackNetwork, StackNetworkArgs
+from .network import StackNetwork, StackNetworkArgs, UsersNetwork, UsersNetworkArgs
 from .plan import DeploymentPlan
 from .proxy import Proxy, ProxyArgs
 from .registry import Registry, RegistryArgs
@@ -56,6 +57,7 @@ class JupyterHubDeployment(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         host = DockerHost(f"{name}-host", plan.host, child)
         network = StackNetwork(f"{name}-network", StackNetworkArgs(host=host, names=names), child)
+        users_network, firewall = self._isolation(name, plan, host)
         data = DataVolume(
             f"{name}-data", DataVolumeArgs(host=host, names=names, keep_data=plan.keep_data), child
         )
@@ -107,6 +109,7 @@ class JupyterHubDeployment(pulumi.ComponentResource):
                 names=names,
                 image=host.probe_image,
                 network=network.name,
+                users_network=users_network,
                 publish=plan.proxy_publish,
                 auth_token=proxy_token,
                 behind_edge=plan.tls is not None,
@@ -129,6 +132,7 @@ class JupyterHubDeployment(pulumi.ComponentResource):
                 host=host,
                 names=names,
                 network=network.name,
+                users_network=users_network,
                 keep_data=plan.keep_data,
                 depends_on=(data,) if shared is None else (data, shared),
             ),
@@ -154,6 +158,9 @@ class JupyterHubDeployment(pulumi.ComponentResource):
         )
 
         hub_after: tuple[pulumi.Resource, ...] = (users, proxy.container, docker_api.container)
+        if firewall is not None:
+            # The hub checks its running servers when it starts: the rules must be there.
+            hub_after += (firewall.container,)
         if shared is not None:
             hub_after += (shared.check,)
         secrets = plan.secrets
@@ -172,6 +179,7 @@ class JupyterHubDeployment(pulumi.ComponentResource):
                 names=names,
                 image=hub_image.ref,
                 network=network.name,
+                users_network=users_network,
                 docker_api_network=docker_api.network,
                 docker_host_url=docker_host_url(names),
                 data_volume=data.name,
@@ -227,6 +235,29 @@ class JupyterHubDeployment(pulumi.ComponentResource):
             lambda refs: sorted(ref for ref in refs.values() if ref.startswith(prefix))
         )
         self.register_outputs({"url": self.url, "network": self.network, "dataVolume": self.data_volume})
+
+    def _isolation(
+        self, name: str, plan: DeploymentPlan, host: DockerHost
+    ) -> tuple[pulumi.Output[str] | None, Firewall | None]:
+        """network.isolation: the users network and its firewall (README, Security model)."""
+        isolation = plan.isolation
+        if isolation is None:
+            return None, None
+        child = pulumi.ResourceOptions(parent=self)
+        users = UsersNetwork(f"{name}-users-network", UsersNetworkArgs(host=host, names=plan.names), child)
+        firewall = Firewall(
+            f"{name}-firewall",
+            FirewallArgs(
+                host=host,
+                names=plan.names,
+                build=isolation.build,
+                users_network=users.name,
+                egress_allow=isolation.egress_allow,
+                egress_deny=isolation.egress_deny,
+            ),
+            child,
+        )
+        return users.name, firewall
 
     @staticmethod
     def _token(resource_name: str, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:

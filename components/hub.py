@@ -29,6 +29,9 @@ class HubArgs:
     names: StackNames
     image: pulumi.Input[str]
     network: pulumi.Input[str]
+    # network.isolation: the users network as well (the hub polls servers, the proxy routes
+    # to them, servers call the hub's API by its name).
+    users_network: pulumi.Input[str] | None
     # The internal network to the Docker API proxy, and the proxy's address (DOCKER_HOST): the
     # hub has no socket of its own.
     docker_api_network: pulumi.Input[str]
@@ -62,8 +65,9 @@ class Hub(pulumi.ComponentResource):
             name=names.hub,
             image=args.image,
             networks_advanced=[
-                docker.ContainerNetworksAdvancedArgs(name=args.network),
-                docker.ContainerNetworksAdvancedArgs(name=args.docker_api_network),
+                docker.ContainerNetworksAdvancedArgs(name=n)
+                for n in (args.network, args.docker_api_network, args.users_network)
+                if n is not None
             ],
             volumes=[docker.ContainerVolumeArgs(volume_name=args.data_volume, container_path=DATA_DIR)],
             # DockerSpawner (docker-py) creates the user servers through the API proxy.

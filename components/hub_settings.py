@@ -44,7 +44,8 @@ def render_settings(
         "spawner": {
             "image": default_image,
             "images": dict(sorted(notebook_images.items())),
-            "network": names.network,
+            # Behind the stack's firewall, servers join only the users network.
+            "network": names.users_network if config.network.isolation else names.network,
             "containerPrefix": names.user_container_prefix,
             "volumePrefix": names.user_volume_prefix,
             "homeDir": config.spawner.home_dir,

@@ -18,6 +18,8 @@ class UserServersArgs:
     host: DockerHost
     names: StackNames
     network: pulumi.Input[str]
+    # network.isolation: where the servers are; it too must outlive the cleanup.
+    users_network: pulumi.Input[str] | None
     keep_data: bool
     depends_on: tuple[pulumi.Resource, ...]
 
@@ -45,6 +47,7 @@ class UserServers(pulumi.ComponentResource):
                 "JHUB_KEEP_DATA": "true" if args.keep_data else "false",
                 # A data edge to the network, so the cleanup is ordered before its deletion.
                 "JHUB_NETWORK": args.network,
+                **({} if args.users_network is None else {"JHUB_USERS_NETWORK": args.users_network}),
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )

@@ -30,6 +30,19 @@ class StackNames:
         return f"{self.prefix}-net"
 
     @property
+    def users_network(self) -> str:
+        """Users' servers only, with the hub and the proxy (network.isolation)."""
+        return f"{self.prefix}-users"
+
+    @property
+    def firewall(self) -> str:
+        return f"{self.prefix}-firewall"
+
+    @property
+    def firewall_image(self) -> str:
+        return f"{self.prefix}-firewall"
+
+    @property
     def data_volume(self) -> str:
         return f"{self.prefix}-data"
 

@@ -34,3 +34,33 @@ class StackNetwork(pulumi.ComponentResource):
         )
         self.name = network.name
         self.register_outputs({"name": self.name})
+
+
+@dataclass(frozen=True)
+class UsersNetworkArgs:
+    host: DockerHost
+    names: StackNames
+
+
+class UsersNetwork(pulumi.ComponentResource):
+    """Users' servers only, with the hub and the proxy (network.isolation).
+
+    Inter-container traffic is off: Docker itself drops every packet between two members, so
+    without the stack's firewall (which lets the hub and the proxy through) servers reach
+    nothing on it: closed, not open.
+    """
+
+    name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: UsersNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("jupyterhub-docker:index:UsersNetwork", name, None, opts)
+        network = docker.Network(
+            f"{name}-network",
+            name=args.names.users_network,
+            driver="bridge",
+            options={"com.docker.network.bridge.enable_icc": "false"},
+            labels=label_inputs(docker.NetworkLabelArgs, args.names.labels),
+            opts=args.host.child_opts(self, delete_before_replace=True),
+        )
+        self.name = network.name
+        self.register_outputs({"name": self.name})

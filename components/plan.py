@@ -58,6 +58,15 @@ class TlsPlan:
 
 
 @dataclass(frozen=True)
+class IsolationPlan:
+    """network.isolation: the firewall's image and the egress lists it applies."""
+
+    build: BuildSpec
+    egress_allow: tuple[str, ...]
+    egress_deny: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class DeploymentPlan:
     names: StackNames
     url: str  # the public URL users open
@@ -84,6 +93,7 @@ class DeploymentPlan:
     connect_address: str  # where the machine running Pulumi reaches the published ports
     probe_from_host: bool  # published only on a remote host's loopback
     shared: tuple[SharedFolderPlan, ...] = ()
+    isolation: IsolationPlan | None = None
 
 
 def _slug(name: str) -> str:
@@ -256,6 +266,21 @@ def _tls(config: StackConfig, names: StackNames, project_dir: Path) -> TlsPlan |
     )
 
 
+def _isolation(config: StackConfig, names: StackNames, project_dir: Path) -> IsolationPlan | None:
+    network = config.network
+    if not network.isolation:
+        return None
+    # FROM the hub's base image: Python is all the reconciler needs, and every site has it.
+    build = build_spec(
+        project_dir,
+        "firewall",
+        repository=names.firewall_image,
+        context="firewall",
+        build_args={"BASE_IMAGE": config.images.resolved("base")},
+    )
+    return IsolationPlan(build, tuple(network.egress_allow), tuple(network.egress_deny))
+
+
 def _access(config: StackConfig, url: str, reachable: bool) -> str:
     """How a person reaches the hub: the URL, or an SSH tunnel to a remote host's loopback."""
     target = config.ssh_target
@@ -280,6 +305,7 @@ def plan_deployment(config: StackConfig, names: StackNames, project_dir: Path) -
         )
     )
     notebooks = _notebooks(config, names, project_dir, build_args, hub_version, problems)
+    isolation = problems.check(lambda: _isolation(config, names, project_dir))
     allowed_users = problems.check(lambda: read_allowed_users(config.auth, project_dir))
     auth_ca_pem = problems.check(lambda: read_auth_ca(config.auth, project_dir))
     tls = problems.check(lambda: _tls(config, names, project_dir))
@@ -349,4 +375,5 @@ def plan_deployment(config: StackConfig, names: StackNames, project_dir: Path) -
         connect_address=local_address,
         probe_from_host=not reachable,
         shared=shared,
+        isolation=isolation,
     )

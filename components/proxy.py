@@ -51,6 +51,9 @@ class ProxyArgs:
     names: StackNames
     image: pulumi.Input[str]
     network: pulumi.Input[str]
+    # network.isolation: the users network as well (the hub polls servers, the proxy routes
+    # to them, servers call the hub's API by its name).
+    users_network: pulumi.Input[str] | None
     # Published only without TLS; with TLS the edge is the only way in.
     publish: PublishedPort | None
     auth_token: pulumi.Output[str]
@@ -84,7 +87,11 @@ class Proxy(pulumi.ComponentResource):
                 *(["--no-x-forward"] if args.behind_edge else []),
             ],
             uploads=[docker.ContainerUploadArgs(file=TOKEN_FILE, content=args.auth_token)],
-            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network)],
+            networks_advanced=[
+                docker.ContainerNetworksAdvancedArgs(name=n)
+                for n in (args.network, args.users_network)
+                if n is not None
+            ],
             ports=[]
             if publish is None
             else [docker.ContainerPortArgs(internal=PUBLIC_PORT, external=publish.port, ip=publish.address)],

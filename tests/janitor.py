@@ -80,6 +80,10 @@ def _remove_prefixed(client: docker.DockerClient, prefix: str) -> list[str]:
     for container in client.containers.list(all=True):
         if container.name.startswith(prefix):
             with contextlib.suppress(docker.errors.NotFound):
+                if container.name.endswith("-firewall"):
+                    # SIGTERM first: the stack's firewall removes its iptables rules on the way
+                    # out (a kill would leave them; the next firewall of that stack clears them).
+                    container.stop(timeout=10)
                 container.remove(force=True, v=True)
                 removed.append(f"container {container.name}")
     for network in client.networks.list():

@@ -30,7 +30,7 @@ spawner_labels = {
     "org.jupyterhub-docker.stack": prefix.removeprefix("jhub-"),
     "org.jupyterhub-docker.role": "user-server",
 }
-hardened = dict(cap_drop=["ALL"], security_opt=["no-new-privileges:true"], network_mode=prefix + "-net")
+hardened = dict(cap_drop=["ALL"], security_opt=["no-new-privileges:true"], network_mode=prefix + "-users")
 results = {}
 
 def attempt(case, call):

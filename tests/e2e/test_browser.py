@@ -116,7 +116,7 @@ def keep_logs(engine: docker.DockerClient, stack: Deployment, name: str, folder:
     """The hub's, the edge's and the user's server's logs next to the failure screenshot: what
     the page cannot say (a 500 from the server, a spawn that timed out)."""
     for container in engine.containers.list(all=True, filters={"name": stack.prefix + "-"}):
-        if container.name.endswith(("-hub", "-proxy", "-edge", f"-{name}")):
+        if container.name.endswith(("-hub", "-proxy", "-edge", "-firewall", f"-{name}")):
             (folder / f"{container.name}.log").write_bytes(container.logs(tail=400))
 
 

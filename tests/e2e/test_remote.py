@@ -12,6 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from firewall.rules import chain_name
 from tests.deployers import Deployer, DeployError, HarnessDeployer
 from tests.e2e.checkout import fresh_checkout
 from tests.e2e.conftest import (
@@ -26,11 +27,14 @@ from tests.e2e.conftest import (
 from tests.e2e.hubclient import HubUser
 from tests.e2e.names import resolve
 from tests.e2e.test_backup import ops
+from tests.e2e.test_isolation import probe_from
 from tests.peers.common import create_network
 from tests.peers.dockerhost import peer as dockerhost
 
 DOMAIN = "remote.test"
 NOTHING: dict[str, list[str]] = {"containers": [], "volumes": [], "networks": []}
+# The remote host's filter table in both backends (its engine uses one of them).
+IPTABLES = "iptables-nft -S 2>/dev/null; iptables-legacy -S 2>/dev/null; true"
 
 
 @pytest.fixture(scope="session")
@@ -125,6 +129,12 @@ def test_real_engine_a_stack_over_ssh_pushes_to_its_registry_there_serves_users_
         assert katie.put_notebook("remote.ipynb", "print('on the server')").status_code == 201
         # The shared folder lives on the remote host, seeded from this machine.
         assert "copied over ssh" in katie.run_code("open('/home/jovyan/course/readme.txt').read()")
+        # network.isolation holds on the remote host too: from katie's server the proxy's API
+        # and cloud metadata are closed, the hub's API answers.
+        closed, (api_status, _) = probe_from(
+            katie, {"proxy api": (f"{remote.prefix}-proxy", 8001), "metadata": ("169.254.169.254", 80)}
+        )
+        assert "open" not in closed.values() and api_status == 200, closed
 
     there = dockerhost.inner_objects(engine, remote_host, remote.spec.name)
     prefix = remote.prefix
@@ -150,7 +160,10 @@ def test_real_engine_a_stack_over_ssh_pushes_to_its_registry_there_serves_users_
         == image
     )
     assert {f"{prefix}-data", f"{prefix}-home-katie", f"{prefix}-shared-course"} <= set(there["volumes"])
-    assert there["networks"] == [f"{prefix}-docker-api-net", f"{prefix}-net"]
+    # network.isolation (the default): the users network and its firewall are there too.
+    assert there["networks"] == [f"{prefix}-docker-api-net", f"{prefix}-net", f"{prefix}-users"]
+    assert f"{prefix}-firewall" in there["containers"]
+    assert f"-A DOCKER-USER -j {chain_name(prefix)}" in dockerhost.inner(engine, remote_host, IPTABLES)
     assert stack_objects(engine, remote.spec.name) == NOTHING, "nothing of the stack on the local engine"
 
     # A backup over ssh, with the client files the deploy wrote: katie's home comes along.
@@ -199,6 +212,8 @@ def test_real_engine_destroy_from_a_fresh_clone_over_ssh_with_a_server_running_l
     clone.destroy(stack.spec)
     stack.destroyed = True
     assert dockerhost.inner_objects(engine, remote_host, stack.spec.name) == NOTHING
+    # The firewall removed its rules on the way out.
+    assert chain_name(stack.prefix) not in dockerhost.inner(engine, remote_host, IPTABLES)
 
 
 def _failing_deploy(

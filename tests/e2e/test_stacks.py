@@ -29,6 +29,7 @@ def test_two_stacks_run_side_by_side_without_colliding(
     assert sorted(hub.attrs["NetworkSettings"]["Networks"]) == [
         f"{native.prefix}-docker-api-net",
         f"{native.prefix}-net",
+        f"{native.prefix}-users",
     ]
 
 

@@ -31,7 +31,8 @@ def test_participant_notebook_survives_a_hub_restart(
     assert container.status == "running"
     assert container.labels[LABEL_STACK] == workshop.spec.name
     assert container.labels[LABEL_PROJECT] == "jupyterhub-docker"
-    assert list(container.attrs["NetworkSettings"]["Networks"]) == [f"{workshop.prefix}-net"]
+    # Only the users network (network.isolation, the default): not the hub's stack network.
+    assert list(container.attrs["NetworkSettings"]["Networks"]) == [f"{workshop.prefix}-users"]
     volumes = {m["Name"]: m["Destination"] for m in container.attrs["Mounts"] if m["Type"] == "volume"}
     assert volumes == {f"{workshop.prefix}-home-alice": "/home/jovyan"}
     # The stack's spawner limits (memLimit 1G, cpuLimit 1.0) are applied to the container.

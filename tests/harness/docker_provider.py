@@ -212,7 +212,16 @@ class Network(Handler):
     """docker_network: every argument ForceNew, no Update."""
 
     type = "docker:index/network:Network"
-    schema = {"name": str, "driver": str, "labels": LABELS, "internal": bool, "attachable": bool}
+    schema = {
+        "name": str,
+        "driver": str,
+        "labels": LABELS,
+        "internal": bool,
+        "attachable": bool,
+        # Driver options, e.g. com.docker.network.bridge.enable_icc (resource_docker_network.go
+        # `options`, passed as the create request's Options; ForceNew like every argument).
+        "options": {"*": str},
+    }
     force_new = ALL
     computed = ("scope",)
 
@@ -225,6 +234,7 @@ class Network(Handler):
             labels=_labels(inputs.get("labels")),
             internal=inputs.get("internal", False),
             attachable=inputs.get("attachable", False),
+            options=inputs.get("options") or None,
             check_duplicate=True,
         )
         return network.id, {**inputs, "id": network.id}
@@ -447,6 +457,11 @@ class Container(Handler):
         "waitTimeout": int,
         "destroyGraceSeconds": int,
         "networksAdvanced": [{"name": str, "aliases": [str]}],
+        # HostConfig.NetworkMode (e.g. host) and CapAdd/CapDrop, both ForceNew
+        # (resource_docker_container.go `network_mode`, `capabilities`; set in
+        # resource_docker_container_funcs.go resourceDockerContainerCreate).
+        "networkMode": str,
+        "capabilities": {"adds": [str], "drops": [str]},
         "ports": [{"internal": int, "external": int, "ip": str, "protocol": str}],
         "volumes": [{"volumeName": str, "hostPath": str, "containerPath": str, "readOnly": bool}],
         "uploads": [{"file": str, "content": str, "executable": bool}],
@@ -462,6 +477,8 @@ class Container(Handler):
             "envs",
             "labels",
             "networksAdvanced",
+            "networkMode",
+            "capabilities",
             "ports",
             "volumes",
             "uploads",
@@ -493,6 +510,9 @@ class Container(Handler):
             binds=binds,
             port_bindings=port_bindings,
             restart_policy={"Name": restart} if restart != "no" else None,
+            network_mode=inputs.get("networkMode"),
+            cap_add=(inputs.get("capabilities") or {}).get("adds"),
+            cap_drop=(inputs.get("capabilities") or {}).get("drops"),
         )
         networks = inputs.get("networksAdvanced") or []
         networking_config = None

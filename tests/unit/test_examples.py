@@ -37,10 +37,10 @@ SECRETS = {
         "registry.password": "registry-pass",
     },
 }
-HUB_TAG = re.compile(r"(jhub-[a-z0-9-]+-hub):[0-9a-f]{16}")
+HUB_TAG = re.compile(r"(jhub-[a-z0-9-]+-(?:hub|firewall)):[0-9a-f]{16}")
 # Under the unit-test mocks a resource's id is a digest of its inputs: the hub container's
 # follows the hub image's tag.
-HUB_ID = re.compile(r"(jupyterhub-hub-container)-[0-9a-f]{8}")
+HUB_ID = re.compile(r"(jupyterhub-(?:hub|firewall)-container)-[0-9a-f]{8}")
 
 
 def record(stack: str) -> dict[str, Any]:

@@ -45,6 +45,9 @@ def test_every_component_hangs_under_the_root_deployment(baseline: Preview) -> N
             "docker-api",
             "hub",
             "readiness",
+            "users-network",
+            "firewall",
+            "firewall-image",
         )
     } | {f"{ROOT}-notebook-default-build"}
     for name, component in components.items():
@@ -67,9 +70,14 @@ def test_each_docker_object_is_named_after_the_stack_and_on_the_one_explicit_pro
     def named(kind: str) -> list[str]:
         return sorted(r["inputs"]["name"] for r in docker_resources if r["type"] == f"docker:index/{kind}")
 
-    assert named("network:Network") == ["jhub-unit-docker-api-net", "jhub-unit-net"]
+    assert named("network:Network") == ["jhub-unit-docker-api-net", "jhub-unit-net", "jhub-unit-users"]
     assert named("volume:Volume") == ["jhub-unit-data"]
-    assert named("container:Container") == ["jhub-unit-docker-api", "jhub-unit-hub", "jhub-unit-proxy"]
+    assert named("container:Container") == [
+        "jhub-unit-docker-api",
+        "jhub-unit-firewall",
+        "jhub-unit-hub",
+        "jhub-unit-proxy",
+    ]
 
 
 def test_dependencies_order_cleanup_between_the_network_and_the_hub(baseline: Preview) -> None:
@@ -100,7 +108,8 @@ def test_the_rendered_settings_describe_the_stack(baseline: Preview) -> None:
     assert settings["proxy"]["apiUrl"] == "http://jhub-unit-proxy:8001"
     assert settings["hub"] == {"host": "jhub-unit-hub", "port": 8081}
     spawner = settings["spawner"]
-    assert spawner["network"] == "jhub-unit-net"
+    # network.isolation (on by default): servers join only the users network.
+    assert spawner["network"] == "jhub-unit-users"
     assert spawner["containerPrefix"] == "jhub-unit-user" and spawner["volumePrefix"] == "jhub-unit-home"
     assert spawner["labels"]["org.jupyterhub-docker.stack"] == "unit"
     assert spawner["image"].startswith("jhub-unit-notebook-default:")
@@ -381,7 +390,7 @@ def test_an_ssh_host_pins_its_key_and_everything_waits_for_the_connection_check(
     docker_resources = [r for r in result.custom() if r["type"].startswith("docker:")]
     for resource in docker_resources:
         assert connection["urn"] in resource["dependencies"], resource["name"]
-    # The remote host's socket, in the one container that has it: the Docker API proxy.
+    # The remote host's socket: in the Docker API proxy (and the firewall), never in the hub.
     socket = {"hostPath": "/run/docker.sock", "containerPath": "/var/run/docker.sock"}
     assert socket in result.by_name(f"{ROOT}-docker-api-container")["inputs"]["volumes"]
     assert all("hostPath" not in v for v in result.by_name(f"{ROOT}-hub-container")["inputs"]["volumes"])

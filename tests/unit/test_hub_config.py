@@ -235,7 +235,7 @@ def test_hub_config_the_spawner_and_the_registry_login() -> None:
     # The boot queue (hub/throughput.py) wraps the stack's spawner.
     assert issubclass(c.JupyterHub.spawner_class, StackSpawner)
     assert issubclass(StackSpawner, DockerSpawner)
-    assert c.DockerSpawner.network_name == "jhub-unit-net"
+    assert c.DockerSpawner.network_name == "jhub-unit-users"
     assert c.DockerSpawner.extra_create_kwargs == {
         "labels": {
             "org.jupyterhub-docker.project": "jupyterhub-docker",

@@ -76,7 +76,7 @@ def test_build_args_change_the_tag(context: Path) -> None:
     assert context_hash(context, "Dockerfile", {"A": "1"}) != context_hash(context, "Dockerfile", {"A": "2"})
 
 
-@pytest.mark.parametrize("image", ["hub", "notebook"])
+@pytest.mark.parametrize("image", ["hub", "notebook", "firewall"])
 def test_real_engine_the_image_contexts_ignore_bytecode_caches(image: str, tmp_path: Path) -> None:
     context = tmp_path / image
     shutil.copytree(PROJECT_DIR / image, context)

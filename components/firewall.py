@@ -1,0 +1,89 @@
+"""The users network's firewall: a container on the Docker host that keeps the stack's iptables
+rules (firewall/reconcile.py, rules in firewall/rules.py).
+
+It runs where the engine runs, in the host's network namespace with NET_ADMIN and the engine's
+socket, so the same rules apply on a remote Docker host. It is a reconciler, not a one-shot
+command: the addresses it filters on (the hub's, the proxy's) change whenever those containers
+are replaced, and the rules must follow without a `pulumi up`. Stopping it (destroy, replace)
+removes the rules; the users network then still drops all traffic between its members.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_docker as docker
+
+from firewall.rules import chain_name
+from hub.contract import HUB_PORT
+
+from .docker_inputs import STOP_GRACE_SECONDS, label_inputs
+from .host import DockerHost
+from .images import BuildSpec, BuiltImage, BuiltImageArgs
+from .naming import LABEL_ROLE, StackNames
+
+WAIT_TIMEOUT_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class FirewallArgs:
+    host: DockerHost
+    names: StackNames
+    build: BuildSpec
+    users_network: pulumi.Input[str]
+    egress_allow: tuple[str, ...]
+    egress_deny: tuple[str, ...]
+
+
+class Firewall(pulumi.ComponentResource):
+    container: docker.Container
+
+    def __init__(self, name: str, args: FirewallArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("jupyterhub-docker:index:Firewall", name, None, opts)
+        host, names = args.host, args.names
+        image = BuiltImage(
+            f"{name}-image",
+            BuiltImageArgs(host=host, spec=args.build, push=None),
+            pulumi.ResourceOptions(parent=self),
+        )
+        self.container = docker.Container(
+            f"{name}-container",
+            name=names.firewall,
+            image=image.ref,
+            # The host's stack: its iptables, and the users bridge's traffic.
+            network_mode="host",
+            capabilities=docker.ContainerCapabilitiesArgs(adds=["NET_ADMIN", "NET_RAW"], drops=["ALL"]),
+            volumes=[
+                # It reads the users network (the bridge, the hub's and the proxy's addresses).
+                docker.ContainerVolumeArgs(host_path=host.socket_path, container_path="/var/run/docker.sock")
+            ],
+            envs=pulumi.Output.from_input(args.users_network).apply(
+                lambda network: [
+                    f"JHUB_USERS_NETWORK={network}",
+                    f"JHUB_PREFIX={names.prefix}",
+                    f"JHUB_HUB={names.hub}",
+                    f"JHUB_HUB_PORT={HUB_PORT}",
+                    f"JHUB_TRUSTED={names.hub},{names.proxy}",
+                    f"JHUB_EGRESS_ALLOW={json.dumps(list(args.egress_allow))}",
+                    f"JHUB_EGRESS_DENY={json.dumps(list(args.egress_deny))}",
+                ]
+            ),
+            restart="unless-stopped",
+            # Healthy once the rules were written: the hub, created after it, never runs a
+            # server without them.
+            healthcheck=docker.ContainerHealthcheckArgs(
+                tests=["CMD", "test", "-f", "/run/jhub-firewall/applied"],
+                interval="1s",
+                timeout="5s",
+                retries=30,
+            ),
+            wait=True,
+            wait_timeout=WAIT_TIMEOUT_SECONDS,
+            # SIGTERM, and the time to remove the rules before the engine kills it.
+            destroy_grace_seconds=STOP_GRACE_SECONDS,
+            labels=label_inputs(docker.ContainerLabelArgs, {**names.labels, LABEL_ROLE: "firewall"}),
+            opts=host.child_opts(self, delete_before_replace=True, replace_on_changes=["healthcheck"]),
+        )
+        self.register_outputs({"chain": chain_name(names.prefix)})
