@@ -65,6 +65,8 @@ class DockerApiProxy(pulumi.ComponentResource):
             volumes=[
                 docker.ContainerVolumeArgs(host_path=host.socket_path, container_path="/var/run/docker.sock")
             ],
+            # It needs no capability: root owns the socket, and it listens above port 1024.
+            capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network.name)],
             restart="unless-stopped",
             healthcheck=docker.ContainerHealthcheckArgs(

@@ -88,7 +88,7 @@ def guarded(make_stack: StackFactory) -> Iterator[Deployment]:
         stack.destroy()
 
 
-def test_api_proxy_the_hub_has_no_socket_and_only_the_api_proxy_has_it(
+def test_api_proxy_the_hub_has_no_socket_the_api_proxy_has_it_and_no_capability(
     guarded: Deployment, engine: docker.DockerClient
 ) -> None:
     hub = engine.containers.get(f"{guarded.prefix}-hub")
@@ -98,6 +98,7 @@ def test_api_proxy_the_hub_has_no_socket_and_only_the_api_proxy_has_it(
     api = engine.containers.get(f"{guarded.prefix}-docker-api")
     assert [m["Destination"] for m in api.attrs["Mounts"] if m["Type"] == "bind"] == ["/var/run/docker.sock"]
     assert api.attrs["Config"]["Labels"][LABEL_ROLE] == "docker-api"
+    assert api.attrs["HostConfig"]["CapDrop"] == ["ALL"] and not api.attrs["HostConfig"]["CapAdd"]
     # Never published, and on its own internal network, shared only with the hub.
     assert not api.attrs["HostConfig"]["PortBindings"]
     network = engine.networks.get(f"{guarded.prefix}-docker-api-net")
