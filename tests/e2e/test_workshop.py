@@ -104,10 +104,9 @@ def test_secrets_never_show_in_docker_inspect_logs_or_image_history(
     teacher = HubUser(workshop.url, "teacher")
     teacher.login(ADMIN_PASSWORD)  # a login, so the log has had a chance to leak it
     scanned = engine.containers.list(filters={"label": f"{LABEL_STACK}={workshop.spec.name}"})
-    # Every container of the stack, the Docker API proxy included.
-    assert {f"{workshop.prefix}-{name}" for name in ("hub", "proxy", "docker-api")} <= {
-        c.name for c in scanned
-    }
+    # Every container of the stack, the Docker API proxy and the firewall included.
+    containers = ("hub", "proxy", "docker-api", "firewall")
+    assert {f"{workshop.prefix}-{name}" for name in containers} <= {c.name for c in scanned}
     for container in scanned:
         inspect = json.dumps(container.attrs)
         logs = container.logs().decode(errors="replace")
