@@ -3,7 +3,7 @@ firewall/rules.py's, remove them on SIGTERM.
 
 It runs in the host's network namespace (network_mode host, NET_ADMIN) with the engine's
 socket, on whatever host the stack deploys to, so a remote Docker host gets the same rules.
-Addresses are read at run time, on every network event and every second: the hub and the
+Addresses are read at run time, on every event of the users network and every five seconds: the hub and the
 proxy get new ones whenever they are replaced, and until the hub is known its rules are simply
 absent (servers reach nothing on the bridge: closed, not open).
 """
@@ -38,10 +38,16 @@ from firewall.rules import (
 SOCKET = "/var/run/docker.sock"
 # The healthcheck's file: the rules were written once (the hub starts only after).
 APPLIED = Path("/run/jhub-firewall/applied")
+# Before reconnecting to the engine's event stream after it broke.
 INTERVAL = 1.0
-# Written again at this interval even when nothing changed: a chain flushed by someone else,
-# or an engine restart that recreated DOCKER-USER, is repaired within it.
-REFRESH = 10.0
+# The fallback when no event came: events carry the changes that matter, so a slower poll
+# costs nothing but the repair time below, and spares the engine an inspect a second.
+POLL = 5.0
+# Written again at this interval even when nothing changed: a chain flushed by hand is
+# repaired within it. (An engine restart restarts this container too, which writes at once.)
+# Not shorter: on an engine with many stacks, every firewall's rewrite costs CPU that the
+# stacks' spawns need (measured in the test suite: twenty stacks on two cores).
+REFRESH = 60.0
 BACKENDS = ("iptables-nft", "iptables-legacy")
 
 
@@ -57,11 +63,15 @@ class _UnixConnection(http.client.HTTPConnection):
         self.sock = sock
 
 
-def watch_network_events(wake: threading.Event) -> None:
-    """Wake the loop on every network event (a container connected or disconnected): the hub
-    joins the users network before its process starts, so its rules are written before it
-    first calls the proxy, not up to a poll interval later. The poll stays as the fallback."""
-    filters = urllib.parse.quote(json.dumps({"type": ["network"]}))
+def watch_network_events(network: str, wake: threading.Event) -> None:
+    """Wake the loop on the users network's events (a container connected or disconnected):
+    the hub joins it before its process starts, so its rules are written before it first calls
+    the proxy, not up to a poll interval later. Only this network's: on an engine with several
+    stacks, every other stack's containers would wake every firewall. The poll stays as the
+    fallback."""
+    # The engine matches `network` against the event's network ID or name (moby
+    # daemon/events/filter.go `matchNetwork`).
+    filters = urllib.parse.quote(json.dumps({"type": ["network"], "network": [network]}))
     while True:
         try:
             connection = _UnixConnection(SOCKET, timeout=None)
@@ -205,7 +215,7 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, stopping)
     signal.signal(signal.SIGINT, stopping)
-    threading.Thread(target=watch_network_events, args=(wake,), daemon=True).start()
+    threading.Thread(target=watch_network_events, args=(firewall.network, wake), daemon=True).start()
     firewall.remove()  # what a killed predecessor left
     print(f"firewall: chains {firewall.chain}, {firewall.input_chain}; resolvers {firewall.resolvers}")
     try:
@@ -215,7 +225,7 @@ def main() -> int:
             except (OSError, RuntimeError, subprocess.CalledProcessError) as error:
                 detail = getattr(error, "stderr", "") or ""
                 print(f"firewall: {error} {detail}".strip(), file=sys.stderr)
-            wake.wait(INTERVAL)
+            wake.wait(POLL)
             wake.clear()
     finally:
         firewall.remove()
