@@ -73,11 +73,13 @@ class Firewall(pulumi.ComponentResource):
             restart="unless-stopped",
             # Healthy once the rules were written: the hub, created after it, never runs a
             # server without them.
+            # Every 2 s, not 1: the engine runs a probe for as long as the container lives,
+            # each one a process started in it, and an engine with many stacks pays for all.
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD", "test", "-f", "/run/jhub-firewall/applied"],
-                interval="1s",
+                interval="2s",
                 timeout="5s",
-                retries=30,
+                retries=15,
             ),
             wait=True,
             wait_timeout=WAIT_TIMEOUT_SECONDS,
