@@ -392,6 +392,9 @@ _TCP_HOST = re.compile(r"^tcp://(?P<host>[^@/:]+):(?P<port>\d+)$")
 
 class StackConfig(_Model):
     docker_host: str = "unix:///var/run/docker.sock"
+    # "swarm": dockerHost is a Swarm manager and users' servers are services spread over the
+    # swarm's nodes (README, Docker Swarm); never guessed from the engine.
+    orchestrator: Literal["docker", "swarm"] = "docker"
     # On an ssh:// or tcp:// host: the engine's socket there, mounted into the hub for DockerSpawner.
     docker_socket: str = "/var/run/docker.sock"
     ssh: SshConfig = SshConfig()

@@ -42,6 +42,7 @@ def render_settings(
         "auth": config.auth.hub_settings(auth_context),
         "registry": registry,
         "spawner": {
+            "orchestrator": config.orchestrator,
             "image": default_image,
             "images": dict(sorted(notebook_images.items())),
             # Behind the stack's firewall, servers join only the users network.
@@ -120,6 +121,7 @@ def _profile(profile: ProfileConfig, config: StackConfig) -> ProfileSettings:
             "admins": access is not None and access.admins,
         },
         "default": profile.default,
+        "placement": list(profile.placement),
         "startsAsRoot": (
             config.spawner.starts_as_root if profile.starts_as_root is None else profile.starts_as_root
         ),

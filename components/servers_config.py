@@ -16,6 +16,12 @@ from .model_base import IDENTIFIER, SLUG, ConfigModel
 
 _MEMORY = re.compile(r"^[1-9][0-9]*[kKmMgG]?$")
 _DEVICE_ID = re.compile(r"^[A-Za-z0-9:._-]{1,100}$")
+# Swarm's constraint grammar (swarmkit manager/constraint/constraint.go): a node attribute,
+# == or !=, a value; no spaces or quotes, which the spec would carry verbatim.
+PLACEMENT = re.compile(
+    r"^(node\.(id|hostname|role|platform\.os|platform\.arch)|(node|engine)\.labels\.[A-Za-z0-9_.-]{1,100})"
+    r"(==|!=)[A-Za-z0-9_.*-]{1,200}$"
+)
 
 
 def check_memory(value: str | None) -> str | None:
@@ -84,6 +90,20 @@ class ProfileConfig(ConfigModel):
     default: bool = False
     # The profile's image starts as root to switch user (absent: spawner.startsAsRoot).
     starts_as_root: bool | None = None
+    # orchestrator: swarm only: the nodes its servers may run on, as Swarm placement
+    # constraints (`node.labels.gpu==true`).
+    placement: tuple[str, ...] = ()
+
+    @field_validator("placement")
+    @classmethod
+    def _constraints(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for constraint in value:
+            if not PLACEMENT.match(constraint):
+                raise ValueError(
+                    f"{constraint!r} is not a Swarm constraint such as node.labels.gpu==true, "
+                    "node.role!=manager or node.hostname==node2"
+                )
+        return value
 
     @field_validator("name")
     @classmethod

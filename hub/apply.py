@@ -23,6 +23,7 @@ from hub.hardening import create_kwargs, host_config
 from hub.names import escape
 from hub.profiles import StackSpawner
 from hub.servers import configure_servers, home_volume
+from hub.swarm_spawner import StackSwarmSpawner
 from hub.throughput import configure_throughput
 
 DISCOVERY_TIMEOUT = 120  # seconds the hub waits at start for the OIDC provider's discovery
@@ -212,8 +213,10 @@ AUTH_APPLIERS: dict[str, Applier] = {
 
 def _spawner(c: Config, settings: Settings, secrets: Secrets) -> None:
     spawner = spawner_settings = settings["spawner"]
-    # DockerSpawner, with a clear message when a profile's GPUs cannot be given.
-    c.JupyterHub.spawner_class = StackSpawner
+    # DockerSpawner, with a clear message when a profile's GPUs cannot be given; on a swarm,
+    # services spread over its nodes (hub/swarm_spawner.py).
+    swarm = spawner["orchestrator"] == "swarm"
+    c.JupyterHub.spawner_class = StackSwarmSpawner if swarm else StackSpawner
     c.DockerSpawner.image = spawner["image"]
     if len(spawner["images"]) > 1:
         # A choice in the spawn form; DockerSpawner refuses any image not in this list.
@@ -228,7 +231,9 @@ def _spawner(c: Config, settings: Settings, secrets: Secrets) -> None:
     # `_default_name_template`).
     # Every notebook image is on the Docker host before the hub starts (built, or pulled by the
     # program), so a spawn never waits for a pull; one missing (pruned by hand) is pulled once.
-    c.DockerSpawner.pull_policy = "ifnotpresent"
+    # On a swarm, the node a task lands on pulls the image itself (by the reference's digest
+    # where the manager resolved one): the hub's engine is not the one that runs it.
+    c.DockerSpawner.pull_policy = "skip" if swarm else "ifnotpresent"
     # Containers are disposable; the home volume is what persists.
     c.DockerSpawner.remove = True
     c.DockerSpawner.notebook_dir = spawner["homeDir"]

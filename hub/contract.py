@@ -114,6 +114,9 @@ class RegistrySettings(TypedDict):
 
 
 class SpawnerSettings(TypedDict):
+    # "docker": containers on the one engine; "swarm": services over a swarm's nodes
+    # (hub/swarm_spawner.py).
+    orchestrator: Literal["docker", "swarm"]
     image: str
     # Offered at spawn time when there is more than one; nothing else can be requested.
     images: dict[str, str]
@@ -172,6 +175,9 @@ class ProfileSettings(TypedDict):
     environment: dict[str, str]
     access: ProfileAccessSettings
     default: bool
+    # Swarm placement constraints (node.labels.<k>==<v>, node.role, node.hostname): where its
+    # servers may run; empty: any node.
+    placement: list[str]
     startsAsRoot: bool
 
 

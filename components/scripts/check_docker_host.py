@@ -23,8 +23,36 @@ try:
     result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
 except subprocess.TimeoutExpired:
     sys.exit(f"dockerHost {host}: no answer within 60 s (is the host reachable?)")
+
+
+def check_swarm_manager() -> None:
+    """orchestrator: swarm: the engine must be an active Swarm manager, or nothing is created
+    (services can only be created through a manager)."""
+    info = ["docker", "info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"]
+    answer = subprocess.run(
+        ["ssh", "-p", port, target, shlex.join(info)] if target else info,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    state, _, manager = answer.stdout.strip().partition(" ")
+    if answer.returncode != 0:
+        sys.exit(
+            f"dockerHost {host}: reading the engine's Swarm state failed: {answer.stderr.strip()[-400:]}"
+        )
+    if state != "active" or manager != "true":
+        role = "a worker, not a manager" if state == "active" else f"not in a swarm (state: {state})"
+        sys.exit(
+            f"dockerHost {host}: orchestrator is swarm, but this engine is {role}. Point dockerHost "
+            "at a manager (`docker node ls` on one lists them), run `docker swarm init` there first, "
+            "or remove the orchestrator setting to deploy to this engine alone."
+        )
+
+
 if result.returncode == 0:
     server_version, platform = result.stdout.split()
+    if os.environ.get("JHUB_ORCHESTRATOR") == "swarm":
+        check_swarm_manager()
     print(f"Docker {server_version} at {host}\nplatform {platform}")
     sys.exit(0)
 
