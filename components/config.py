@@ -41,6 +41,7 @@ from .servers_config import (
     check_profiles,
 )
 from .shared_config import SharedFolderConfig, check_shared
+from .swarm_config import swarm_problems
 
 NAMESPACE = "jupyterhub-docker"
 T = TypeVar("T")
@@ -466,6 +467,13 @@ class StackConfig(_Model):
     @model_validator(mode="after")
     def _profiles(self) -> StackConfig:
         problems = check_profiles(self.profiles, [image.name for image in self.notebook.effective_images])
+        if problems:
+            raise ValueError("\n  ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _swarm(self) -> StackConfig:
+        problems = swarm_problems(self)
         if problems:
             raise ValueError("\n  ".join(problems))
         return self

@@ -56,7 +56,9 @@ class JupyterHubDeployment(pulumi.ComponentResource):
         plan, names = args, args.names
         child = pulumi.ResourceOptions(parent=self)
         host = DockerHost(f"{name}-host", plan.host, child)
-        network = StackNetwork(f"{name}-network", StackNetworkArgs(host=host, names=names), child)
+        network = StackNetwork(
+            f"{name}-network", StackNetworkArgs(host=host, names=names, swarm=plan.swarm), child
+        )
         users_network, firewall = self._isolation(name, plan, host)
         data = DataVolume(
             f"{name}-data", DataVolumeArgs(host=host, names=names, keep_data=plan.keep_data), child
@@ -76,6 +78,7 @@ class JupyterHubDeployment(pulumi.ComponentResource):
                     publish=plan.registry.publish,
                     credentials=plan.registry.credentials,
                     keep_data=plan.keep_data,
+                    server=plan.registry.server,
                 ),
                 child,
             )

@@ -16,6 +16,10 @@ from .naming import StackNames
 class StackNetworkArgs:
     host: DockerHost
     names: StackNames
+    # orchestrator: swarm: an overlay spanning the swarm's nodes, attachable so the stack's
+    # plain containers (hub, proxy, Docker API proxy) on the manager join it beside the users'
+    # services (docs/swarm.md; proven by tests/e2e/test_swarm_peer.py).
+    swarm: bool = False
 
 
 class StackNetwork(pulumi.ComponentResource):
@@ -26,7 +30,8 @@ class StackNetwork(pulumi.ComponentResource):
         network = docker.Network(
             f"{name}-network",
             name=args.names.network,
-            driver="bridge",
+            driver="overlay" if args.swarm else "bridge",
+            attachable=True if args.swarm else None,
             labels=label_inputs(docker.NetworkLabelArgs, args.names.labels),
             # Every argument replaces a network (kreuzwerker: all ForceNew); its name is fixed,
             # so the old one must go first: Docker refuses a second network of that name.

@@ -94,6 +94,8 @@ class DeploymentPlan:
     probe_from_host: bool  # published only on a remote host's loopback
     shared: tuple[SharedFolderPlan, ...] = ()
     isolation: IsolationPlan | None = None
+    # orchestrator: swarm (README, Docker Swarm): an overlay network, users' servers as services.
+    swarm: bool = False
 
 
 def _slug(name: str) -> str:
@@ -126,6 +128,9 @@ def _host_args(config: StackConfig, names: StackNames) -> DockerHostArgs:
             key=client.key.get_secret_value(),
         )
         socket_path = config.docker_socket
+    if config.orchestrator == "swarm":
+        # The connection check also confirms the engine is a Swarm manager.
+        check_env = {**check_env, "JHUB_ORCHESTRATOR": "swarm"}
     return DockerHostArgs(
         docker_host=host,
         names=names,
@@ -323,6 +328,7 @@ def plan_deployment(config: StackConfig, names: StackNames, project_dir: Path) -
         url = f"http://{local_address}:{http_port}/"
     registry = None
     registry_password = None
+    swarm = config.orchestrator == "swarm"
     if config.registry.enabled:
         username, password = config.registry.username, config.registry.password
         registry_password = None if password is None else password.get_secret_value()
@@ -332,7 +338,9 @@ def plan_deployment(config: StackConfig, names: StackNames, project_dir: Path) -
             credentials=None
             if username is None or registry_password is None
             else (username, registry_password),
-            server=f"localhost:{config.registry.port}",
+            # The engine pushes and pulls through localhost, which Docker allows over plain
+            # HTTP; on a swarm every node pulls, by the address they all reach.
+            server=f"{config.registry.address if swarm else 'localhost'}:{config.registry.port}",
         )
     registry_settings: RegistrySettings | None = (
         None if registry is None else {"server": registry.server, "username": config.registry.username}
@@ -376,4 +384,5 @@ def plan_deployment(config: StackConfig, names: StackNames, project_dir: Path) -
         probe_from_host=not reachable,
         shared=shared,
         isolation=isolation,
+        swarm=swarm,
     )

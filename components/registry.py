@@ -58,6 +58,8 @@ class RegistryArgs:
     # htpasswd credentials (username, password), or none: an open registry.
     credentials: tuple[str, str] | None
     keep_data: bool
+    # How engines reach it: localhost:<port>, or on a swarm the address every node reaches.
+    server: str
 
 
 class Registry(pulumi.ComponentResource):
@@ -96,7 +98,8 @@ class Registry(pulumi.ComponentResource):
             command=["registry", "serve", CONFIG_FILE],
             volumes=[docker.ContainerVolumeArgs(volume_name=storage, container_path=STORAGE_DIR)],
             uploads=uploads,
-            # The engine pushes and pulls through localhost, which Docker allows over plain HTTP.
+            # The engine pushes and pulls through localhost, which Docker allows over plain HTTP
+            # (on a swarm, by an address each node's engine must trust: README, Docker Swarm).
             ports=[
                 docker.ContainerPortArgs(internal=PORT, external=args.publish.port, ip=args.publish.address)
             ],
@@ -117,6 +120,6 @@ class Registry(pulumi.ComponentResource):
             # the provider's Update): replace instead.
             opts=host.child_opts(self, delete_before_replace=True, replace_on_changes=["healthcheck"]),
         )
-        self.server = f"localhost:{args.publish.port}"
+        self.server = args.server
         self.container = container
         self.register_outputs({"server": self.server})

@@ -93,6 +93,7 @@ def _profile(name: str, **access: Any) -> ProfileSettings:
         "image": "Default",
         "memLimit": "1G",
         "cpuLimit": 1.0,
+        "placement": [],
         "gpus": None,
         "environment": {},
         "access": {

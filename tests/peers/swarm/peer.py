@@ -17,8 +17,11 @@ tests/janitor.py removes it if the run is killed; the swarm's own state lives in
 from __future__ import annotations
 
 import contextlib
+import io
+import json
 import secrets
 import subprocess
+import tarfile
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -29,6 +32,7 @@ from pathlib import Path
 import docker
 import docker.errors
 import docker.tls
+from docker.models.containers import Container
 
 from tests.janitor import RUN, RUN_LABEL, RUN_LABELS
 from tests.peers import common
@@ -54,6 +58,7 @@ class Node:
     volume: str  # the host volume at the node's /var/lib/docker
     address: str  # on the swarm's host network
     client: docker.DockerClient  # docker-py against the node's own engine (tcp + client TLS)
+    tls: dockerhost.ClientTls  # the PEMs of that client: a stack's dockerTls for tcp://<address>:2376
 
 
 @dataclass
@@ -177,6 +182,20 @@ def _form_swarm(cluster: Swarm, node_labels: Mapping[str, Mapping[str, str]]) ->
             swarm_node.update(spec)
 
 
+def _trust_registry(container: Container, registry: str) -> None:
+    """What a person does on each node for a plain-HTTP registry on their LAN (Docker's
+    "insecure registry" setting), before the node's engine starts (it waits for its
+    certificates, placed after this)."""
+    document = json.dumps({"insecure-registries": [registry]}).encode()
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        info = tarfile.TarInfo("etc/docker/daemon.json")
+        info.size, info.mode = len(document), 0o644
+        tar.addfile(info, io.BytesIO(document))
+    container.exec_run(["mkdir", "-p", "/etc/docker"])
+    container.put_archive("/", archive.getvalue())
+
+
 def start(
     host: docker.DockerClient,
     images: Sequence[str],
@@ -184,10 +203,12 @@ def start(
     name: str | None = None,
     node_labels: Mapping[str, Mapping[str, str]] = DEFAULT_NODE_LABELS,
     scratch: Path,
+    registry_port: int | None = None,
 ) -> Swarm:
     """Start a three-node swarm named `name` (leftovers of that name are removed first), node1
     the manager, node2 and node3 workers, `images` loaded on every node, `node_labels` set.
-    `scratch` holds the client certificates while the swarm lives."""
+    `scratch` holds the client certificates while the swarm lives. With `registry_port`, every
+    node's engine trusts a plain-HTTP registry at <node1's address>:<registry_port>."""
     name = name or f"peer-swarm-{secrets.token_hex(3)}"
     stop(host, name)
     began = time.monotonic()
@@ -199,14 +220,19 @@ def start(
             container_name, volume = f"{name}-node{index}", f"{name}-node{index}-docker"
             host.volumes.create(volume, labels={common.LABEL: KIND, **RUN_LABELS})
             _run_node(container_name, f"node{index}", network.name, volume)
+        manager_address = host.containers.get(f"{name}-node1").attrs["NetworkSettings"]["Networks"][
+            network.name
+        ]["IPAddress"]
         for index in range(1, NODES + 1):
             container = host.containers.get(f"{name}-node{index}")
             address = container.attrs["NetworkSettings"]["Networks"][network.name]["IPAddress"]
+            if registry_port is not None:
+                _trust_registry(container, f"{manager_address}:{registry_port}")
             # The remote peer's own CA and certificates, for this node's address (reused as is).
             tls = dockerhost._place_engine_certificates(container, address)
             client = _tls_client(address, tls, scratch / name / f"node{index}")
             cluster.nodes.append(
-                Node(container.name, f"node{index}", f"{container.name}-docker", address, client)
+                Node(container.name, f"node{index}", f"{container.name}-docker", address, client, tls)
             )
         for node in cluster.nodes:
             _wait_for_engine(host, node)
@@ -248,10 +274,18 @@ def swarm(
     *,
     name: str | None = None,
     node_labels: Mapping[str, Mapping[str, str]] = DEFAULT_NODE_LABELS,
+    registry_port: int | None = None,
 ) -> Iterator[Swarm]:
     """start(), yield the swarm, stop() on the way out (also on failure)."""
     with tempfile.TemporaryDirectory(prefix="swarm-tls-") as scratch:
-        cluster = start(host, images, name=name, node_labels=node_labels, scratch=Path(scratch))
+        cluster = start(
+            host,
+            images,
+            name=name,
+            node_labels=node_labels,
+            scratch=Path(scratch),
+            registry_port=registry_port,
+        )
         try:
             yield cluster
         finally:
