@@ -98,6 +98,13 @@ class DeploymentPlan:
     swarm: bool = False
 
 
+def registry_server(config: StackConfig) -> str:
+    """How engines reach the stack's registry. One host: through localhost, which Docker allows
+    over plain HTTP; a swarm: every node pulls, by the address they all reach."""
+    address = config.registry.address if config.orchestrator == "swarm" else "localhost"
+    return f"{address}:{config.registry.port}"
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "image"
 
@@ -154,7 +161,7 @@ def _notebooks(
     problems: Problems,
 ) -> tuple[NotebookPlan, ...]:
     """One plan per image; every image's problems are gathered, not only the first one's."""
-    registry = f"localhost:{config.registry.port}" if config.registry.enabled else None
+    registry = registry_server(config) if config.registry.enabled else None
     listed = bool(config.notebook.images)
     notebooks: list[NotebookPlan] = []
     slugs: dict[str, str] = {}
@@ -338,9 +345,7 @@ def plan_deployment(config: StackConfig, names: StackNames, project_dir: Path) -
             credentials=None
             if username is None or registry_password is None
             else (username, registry_password),
-            # The engine pushes and pulls through localhost, which Docker allows over plain
-            # HTTP; on a swarm every node pulls, by the address they all reach.
-            server=f"{config.registry.address if swarm else 'localhost'}:{config.registry.port}",
+            server=registry_server(config),
         )
     registry_settings: RegistrySettings | None = (
         None if registry is None else {"server": registry.server, "username": config.registry.username}
