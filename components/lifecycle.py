@@ -47,7 +47,7 @@ def user_servers_environment(args: UserServersArgs) -> dict[str, pulumi.Input[st
             {
                 "JHUB_ORCHESTRATOR": "swarm",
                 "JHUB_CLEANUP_IMAGE": args.cleanup_image,
-                "JHUB_CLEANUP_NAME": args.names.cleanup_job,
+                "JHUB_CLEANUP_NAME": args.names.cleanup_service,
                 "JHUB_NODE_CLEANUP_SCRIPT": source("node_cleanup"),
             }
         )

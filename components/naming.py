@@ -104,8 +104,8 @@ class StackNames:
         return f"{self.prefix}-home"
 
     @property
-    def cleanup_job(self) -> str:
-        """The destroy's one-shot service that cleans every node of a swarm."""
+    def cleanup_service(self) -> str:
+        """The destroy's global service that cleans every node of a swarm (then is removed)."""
         return f"{self.prefix}-cleanup"
 
     @property

@@ -1,15 +1,19 @@
-"""Runs on every node of a swarm, as a task of the destroy's `global-job` service
+"""Runs on every node of a swarm, as the task of the destroy's `global` cleanup service
 (remove_user_servers.py): removes this node's leftover user-server containers and, unless the
 stack keeps its data, its users' home volumes. Homes are `local` volumes, so only a process on
-the node itself can reach them; the job mounts the node's socket.
+the node itself can reach them; the service mounts the node's socket.
 
 Standard library only (it runs in a notebook image, whatever that image installed): the engine
-API over the socket with http.client. Prints one JSON line, what was removed on which node.
+API over the socket with http.client. Prints one JSON line, what was removed on which node,
+then marks itself done (JHUB_DONE_FILE, the service's health check: the task is `running`
+only once it is healthy) and waits to be stopped. It does not exit: a task that completes
+stays behind when its service is removed (see remove_user_servers.py).
 """
 
 import http.client
 import json
 import os
+import signal
 import socket
 import sys
 import time
@@ -88,13 +92,11 @@ def remove_volumes(labels: list[str]) -> int:
 containers = remove_containers(json.loads(os.environ["JHUB_CONTAINER_LABELS"]))
 volume_labels = os.environ.get("JHUB_VOLUME_LABELS")
 volumes = remove_volumes(json.loads(volume_labels)) if volume_labels else None
-print(
-    json.dumps(
-        {
-            "node": os.environ.get("JHUB_NODE", socket.gethostname()),
-            "containers": containers,
-            "volumes": volumes,
-        }
-    ),
-    flush=True,
-)
+node = os.environ.get("JHUB_NODE", socket.gethostname())
+print(json.dumps({"node": node, "containers": containers, "volumes": volumes}), flush=True)
+# PID 1 has no default action for SIGTERM: exit on it, so the service's removal is quick.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+with open(os.environ["JHUB_DONE_FILE"], "w") as done:
+    done.write("done\n")
+while True:
+    signal.pause()

@@ -6,8 +6,14 @@ again) and before the network is deleted (which fails while containers are attac
 
 Under Swarm (JHUB_ORCHESTRATOR=swarm) the servers are services spread over the nodes and the
 homes are `local` volumes of whichever node ran them, while this script reaches only the
-manager: it removes the services, waits until their tasks are gone, then runs a `global-job`
-service (JHUB_NODE_CLEANUP_SCRIPT, with each node's socket) that cleans every node.
+manager: it removes the services, waits until their tasks are gone, then runs a `global`
+service (JHUB_NODE_CLEANUP_SCRIPT, with each node's socket) that cleans every node, and
+removes it again once each node's task has said it is done.
+
+Not a `global-job` (API 1.41), which would fit better: on Engine 20.10 removing a job service
+leaves its completed tasks in the swarm's store and their containers on every node for good
+(moby #42789, #44312; seen on the test swarm). A task of a plain service that keeps running
+until it is removed is reaped like any other; a health check says when it is done.
 """
 
 import json
@@ -24,7 +30,7 @@ def docker(*args: str) -> list[str]:
 def docker_text(*args: str) -> str:
     result = subprocess.run(["docker", *args], capture_output=True, text=True)
     if result.returncode != 0:
-        # The cleanup job's arguments carry its whole script: name it, not quote it.
+        # The cleanup service's arguments carry its whole script: name it, not quote it.
         shown = " ".join(arg if len(arg) < 200 else "<script>" for arg in args)
         sys.exit(f"docker {shown} failed: {result.stderr.strip()}")
     return result.stdout
@@ -57,12 +63,14 @@ def remove_on_this_host() -> None:
 
 # --- Swarm -------------------------------------------------------------------------------------
 
-# Seconds for each wait: the removed services' tasks to be gone, the cleanup job to complete.
+# Seconds for each wait: the removed services' tasks to be gone, the cleanup to be done.
 SWARM_TIMEOUT = float(os.environ.get("JHUB_SWARM_TIMEOUT", "120"))
-# Seconds to wait for every node's line in the job's logs (the counts) once it completed.
+# Seconds to wait for every node's line in the cleanup's logs (the counts) once it is done.
 LOGS_TIMEOUT = 20.0
-# Task states after which a job's task will not complete (moby api/types/swarm/task.go).
-FAILED = {"failed", "rejected", "shutdown", "orphaned", "remove"}
+# Task states after which a cleanup task will not become healthy (moby api/types/swarm/task.go).
+ENDED = {"complete", "failed", "rejected", "shutdown", "orphaned", "remove"}
+# What the node's task creates when it is done; the health check looks for it.
+DONE_FILE = "/tmp/jhub-cleanup-done"
 
 
 def tasks_in_store(task_ids: list[str]) -> list[str]:
@@ -82,12 +90,12 @@ def tasks_in_store(task_ids: list[str]) -> list[str]:
     return [line for line in result.stdout.splitlines() if line.strip()]
 
 
-def remove_services() -> None:
-    services = docker("service", "ls", "-q", *selector("user-server"))
+def remove_and_wait(services: list[str], what: str) -> None:
+    """Remove the services and wait until the manager has reaped their tasks (their containers
+    are then gone on every node that answers)."""
     tasks = docker("service", "ps", "-q", "--no-trunc", *services) if services else []
     if services:
         docker("service", "rm", *services)
-    print(f"removed {len(services)} user server service(s)")
     deadline = time.monotonic() + SWARM_TIMEOUT
     while True:
         remaining = tasks_in_store(tasks)
@@ -96,8 +104,8 @@ def remove_services() -> None:
             return
         if time.monotonic() > deadline:
             sys.exit(
-                f"user servers still running {SWARM_TIMEOUT:.0f} s after their services were removed: "
-                f"tasks {remaining}, containers on the manager {on_manager}"
+                f"{what} still running {SWARM_TIMEOUT:.0f} s after their services were removed: "
+                f"tasks {remaining}, user server containers on the manager {on_manager}"
             )
         time.sleep(1)
 
@@ -116,34 +124,43 @@ def nodes() -> dict[str, dict[str, str]]:
     }
 
 
-def remove_job(name: str) -> None:
+def remove_leftover(name: str) -> None:
+    """The cleanup service of a destroy that was killed while it ran, if there is one."""
     # Absent is the usual case: inspect answers non-zero, which is no error here.
     found = subprocess.run(["docker", "service", "inspect", name], capture_output=True, text=True)
     if found.returncode == 0:
-        docker("service", "rm", name)
+        remove_and_wait([name], "the cleanup of an earlier destroy")
 
 
-def job_tasks(name: str) -> list[dict[str, object]]:
+def task_states(name: str) -> list[tuple[str, dict[str, str]]]:
     ids = docker("service", "ps", "-q", "--no-trunc", name)
-    return list(json.loads(docker_text("inspect", "--type", "task", *ids))) if ids else []
+    tasks = json.loads(docker_text("inspect", "--type", "task", *ids)) if ids else []
+    return [(str(task["NodeID"]), task["Status"]) for task in tasks]
 
 
-def job_logs(name: str) -> str:
+def cleanup_logs(name: str) -> str:
     result = subprocess.run(["docker", "service", "logs", "--raw", name], capture_output=True, text=True)
     return result.stdout + result.stderr
 
 
-def run_job(name: str, eligible: dict[str, dict[str, str]]) -> None:
-    """Create the global job and wait until every eligible node's task is complete."""
+def fail(name: str, message: str) -> None:
+    logs = cleanup_logs(name)
+    remove_and_wait([name], "the cleanup")
+    sys.exit(f"{message}\n{logs}")
+
+
+def run_cleanup(name: str, eligible: dict[str, dict[str, str]]) -> None:
+    """Create the global cleanup service and wait until every eligible node's task is done."""
     labels = role_labels("cleanup")
     environment = {
         "JHUB_NODE": "{{.Node.Hostname}}",  # Swarm expands the template in each task
         "JHUB_CONTAINER_LABELS": json.dumps(role_labels("user-server")),
+        "JHUB_DONE_FILE": DONE_FILE,
     }
     if os.environ.get("JHUB_KEEP_DATA") != "true":
         environment["JHUB_VOLUME_LABELS"] = json.dumps(role_labels("user-home"))
     docker(
-        "service", "create", "--detach", "--name", name, "--mode", "global-job",
+        "service", "create", "--detach", "--name", name, "--mode", "global",
         "--restart-condition", "none", "--user", "0",
         # The image is on every node already (a notebook image, by digest): asking a registry
         # for its digest again is slow or impossible without internet access.
@@ -152,28 +169,27 @@ def run_job(name: str, eligible: dict[str, dict[str, str]]) -> None:
         *[arg for label in labels for arg in ("--container-label", label)],
         "--mount", "type=bind,source=/var/run/docker.sock,target=/var/run/docker.sock",
         *[arg for key, value in environment.items() for arg in ("--env", f"{key}={value}")],
+        # A task is `running` only once healthy: here, once the node is clean. The retries
+        # outlast the node's own retries of a volume in use.
+        "--health-cmd", f"test -e {DONE_FILE}", "--health-interval", "1s", "--health-timeout", "5s",
+        "--health-retries", str(int(SWARM_TIMEOUT)),
         "--entrypoint", "python3", os.environ["JHUB_CLEANUP_IMAGE"],
         "-c", os.environ["JHUB_NODE_CLEANUP_SCRIPT"],
     )  # fmt: skip
     deadline = time.monotonic() + SWARM_TIMEOUT
     while True:
         states = {}
-        for task in job_tasks(name):
-            node, status = str(task["NodeID"]), task["Status"]
-            assert isinstance(status, dict)
-            if status["State"] in FAILED:
+        for node, status in task_states(name):
+            if status["State"] in ENDED:
                 hostname = eligible.get(node, {}).get("hostname", node)
                 error = status.get("Err") or status.get("Message")
-                logs = job_logs(name)
-                remove_job(name)
-                sys.exit(f"the cleanup on node {hostname} {status['State']}: {error}\n{logs}")
+                fail(name, f"the cleanup on node {hostname} {status['State']}: {error}")
             states[node] = status["State"]
-        if all(states.get(node) == "complete" for node in eligible):
+        if all(states.get(node) == "running" for node in eligible):
             return
         if time.monotonic() > deadline:
             waiting = {n["hostname"]: states.get(node, "no task") for node, n in eligible.items()}
-            remove_job(name)
-            sys.exit(f"the cleanup job did not complete on every node in {SWARM_TIMEOUT:.0f} s: {waiting}")
+            fail(name, f"the cleanup was not done on every node in {SWARM_TIMEOUT:.0f} s: {waiting}")
         time.sleep(1)
 
 
@@ -183,7 +199,7 @@ def report(name: str, eligible: dict[str, dict[str, str]]) -> None:
     deadline = time.monotonic() + LOGS_TIMEOUT
     while True:
         lines = {}
-        for line in job_logs(name).splitlines():
+        for line in cleanup_logs(name).splitlines():
             try:
                 counts = json.loads(line)
             except ValueError:
@@ -196,7 +212,7 @@ def report(name: str, eligible: dict[str, dict[str, str]]) -> None:
     for hostname in sorted(expected):
         counts = lines.get(hostname)
         if counts is None:
-            print(f"node {hostname}: cleaned (its counts did not reach the job's logs)")
+            print(f"node {hostname}: cleaned (its counts did not reach the service's logs)")
         elif counts["volumes"] is None:
             print(f"node {hostname}: removed {counts['containers']} container(s), kept the home volumes")
         else:
@@ -207,7 +223,9 @@ def report(name: str, eligible: dict[str, dict[str, str]]) -> None:
 
 
 def remove_on_every_node() -> None:
-    remove_services()
+    services = docker("service", "ls", "-q", *selector("user-server"))
+    remove_and_wait(services, "user servers")
+    print(f"removed {len(services)} user server service(s)")
     every = nodes()
     eligible = {i: n for i, n in every.items() if n["state"] == "ready" and n["availability"] == "active"}
     for node in every.values():
@@ -217,10 +235,10 @@ def remove_on_every_node() -> None:
                 "its leftover servers and homes are not removed"
             )
     name = os.environ["JHUB_CLEANUP_NAME"]
-    remove_job(name)  # left by a destroy that was killed while it ran
-    run_job(name, eligible)
+    remove_leftover(name)
+    run_cleanup(name, eligible)
     report(name, eligible)
-    remove_job(name)
+    remove_and_wait([name], "the cleanup")
     if os.environ.get("JHUB_KEEP_DATA") == "true":
         print("keepData is set: users' home volumes are kept")
 
