@@ -54,6 +54,11 @@ def user_servers_environment(args: UserServersArgs) -> dict[str, pulumi.Input[st
     return environment
 
 
+def user_servers_script(args: UserServersArgs) -> str:
+    """The delete script: under Swarm its own (the other's text stays as stacks registered it)."""
+    return script("remove_user_servers_swarm" if args.orchestrator == "swarm" else "remove_user_servers")
+
+
 class UserServers(pulumi.ComponentResource):
     """Owns, for Pulumi's sake, the containers and volumes DockerSpawner creates at run time.
 
@@ -69,7 +74,7 @@ class UserServers(pulumi.ComponentResource):
         super().__init__("jupyterhub-docker:index:UserServers", name, None, opts)
         self.cleanup = command.local.Command(
             f"{name}-cleanup",
-            delete=script("remove_user_servers"),
+            delete=user_servers_script(args),
             interpreter=PYTHON,
             environment=user_servers_environment(args),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),

@@ -12,6 +12,7 @@ task runs on), pinned to the two workers, which the program cannot reach but thr
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 import time
@@ -26,9 +27,9 @@ import pytest
 from docker.models.services import Service
 from docker.types import Mount, RestartPolicy
 
-from components.lifecycle import UserServersArgs, user_servers_environment
+from components.lifecycle import UserServersArgs, user_servers_environment, user_servers_script
 from components.naming import LABEL_ROLE, LABEL_STACK, StackNames
-from components.scripts import PYTHON, script
+from components.scripts import PYTHON
 from tests.e2e.conftest import TEST_IMAGES
 from tests.e2e.polling import eventually
 from tests.peers.swarm import peer as swarm_peer
@@ -90,7 +91,9 @@ def _home_file_is(
     return _home_file(engine, cluster, hostname, volume) == text
 
 
-def _run_cleanup(cluster: swarm_peer.Swarm, names: StackNames, *, keep_data: bool) -> str:
+def _run_cleanup(
+    cluster: swarm_peer.Swarm, names: StackNames, *, keep_data: bool, image: str = BASE
+) -> subprocess.CompletedProcess[str]:
     """The script as UserServers registers it (prelude + script via `python3 -c`, its
     environment from the same function), with the manager's address and client TLS files."""
     manager = cluster.nodes[0]
@@ -110,13 +113,13 @@ def _run_cleanup(cluster: swarm_peer.Swarm, names: StackNames, *, keep_data: boo
         keep_data=keep_data,
         depends_on=(),
         orchestrator="swarm",
-        cleanup_image=BASE,
+        cleanup_image=image,
     )
     environment = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
     environment.update({k: str(v) for k, v in user_servers_environment(args).items()})
     began = time.monotonic()
     ran = subprocess.run(
-        [*PYTHON, script("remove_user_servers")],
+        [*PYTHON, user_servers_script(args)],
         cwd=REPO,
         env=environment,
         capture_output=True,
@@ -124,7 +127,12 @@ def _run_cleanup(cluster: swarm_peer.Swarm, names: StackNames, *, keep_data: boo
         timeout=CLEANUP,
     )
     print(f"\ncleanup ({'keepData' if keep_data else 'no keepData'}) in {time.monotonic() - began:.1f} s:")
-    print(ran.stdout)
+    print(ran.stdout, ran.stderr)
+    return ran
+
+
+def _cleaned(cluster: swarm_peer.Swarm, names: StackNames, *, keep_data: bool) -> str:
+    ran = _run_cleanup(cluster, names, keep_data=keep_data)
     assert ran.returncode == 0, ran.stderr
     return ran.stdout
 
@@ -181,7 +189,7 @@ def test_swarm_destroy_removes_servers_and_homes_on_every_node_and_nothing_else(
                 what=f"{user}'s file on {hostname}",
             )
 
-        out = _run_cleanup(cluster, names, keep_data=False)
+        out = _cleaned(cluster, names, keep_data=False)
 
         assert "removed 2 user server service(s)" in out
         assert "node node1: removed 0 container(s), 0 home volume(s)" in out
@@ -215,7 +223,7 @@ def test_swarm_destroy_with_keep_data_keeps_homes_and_replaces_a_leftover_cleanu
     eventually(lambda: _running(server), timeout=PLACE, what="dave's server running")
     eventually(lambda: _home_file(engine, cluster, "node2", volume) == "dave", timeout=30, what="file")
 
-    out = _run_cleanup(cluster, names, keep_data=True)
+    out = _cleaned(cluster, names, keep_data=True)
 
     assert "removed 1 user server service(s)" in out
     assert "node node2: removed 0 container(s), kept the home volumes" in out
@@ -224,4 +232,20 @@ def test_swarm_destroy_with_keep_data_keeps_homes_and_replaces_a_leftover_cleanu
         assert _ours(node.client, names, "user-server") == [], node.hostname
     assert _ours(cluster.node("node2").client, names, "user-home") == [volume]
     assert _home_file(engine, cluster, "node2", volume) == "dave"
+    assert _nothing_of_the_stack_left(cluster, names)
+
+
+def test_swarm_destroy_names_the_node_where_the_cleanup_could_not_run(cluster: swarm_peer.Swarm) -> None:
+    """An image missing on the workers: the task there is rejected; the script fails with that
+    node's task error, and removes its cleanup service (the next destroy starts clean)."""
+    names = StackNames(project="jupyterhub-docker", stack=f"fail{secrets.token_hex(3)}")
+    only_on_manager = f"local/only-node1:{secrets.token_hex(3)}"
+    repository, tag = only_on_manager.split(":")
+    cluster.node("node1").client.images.get(BASE).tag(repository, tag)
+
+    ran = _run_cleanup(cluster, names, keep_data=False, image=only_on_manager)
+
+    assert ran.returncode != 0
+    assert re.search(r"the cleanup on node node[23] rejected", ran.stderr)
+    assert "No such image" in ran.stderr
     assert _nothing_of_the_stack_left(cluster, names)
