@@ -10,7 +10,7 @@ import pulumi_command as command
 
 from .host import DockerHost
 from .naming import LABEL_ROLE, StackNames
-from .scripts import PYTHON, run_script, script
+from .scripts import PYTHON, run_script, script, source
 
 
 @dataclass(frozen=True)
@@ -22,14 +22,50 @@ class UserServersArgs:
     users_network: pulumi.Input[str] | None
     keep_data: bool
     depends_on: tuple[pulumi.Resource, ...]
+    # `swarm`: the servers are services over the swarm's nodes, the homes on each node.
+    orchestrator: str = "docker"
+    # Under Swarm: an image on every node with python3 (a notebook image), to clean each node in.
+    cleanup_image: pulumi.Input[str] | None = None
+
+
+def user_servers_environment(args: UserServersArgs) -> dict[str, pulumi.Input[str]]:
+    """The cleanup script's environment. The Swarm settings are there only under Swarm, so the
+    registered inputs of a stack on one engine stay as they were."""
+    environment: dict[str, pulumi.Input[str]] = {
+        **args.host.command_env,
+        "JHUB_LABEL_FILTERS": json.dumps(args.names.label_filters),
+        "JHUB_ROLE_LABEL": LABEL_ROLE,
+        "JHUB_KEEP_DATA": "true" if args.keep_data else "false",
+        # A data edge to the network, so the cleanup is ordered before its deletion.
+        "JHUB_NETWORK": args.network,
+        **({} if args.users_network is None else {"JHUB_USERS_NETWORK": args.users_network}),
+    }
+    if args.orchestrator == "swarm":
+        if args.cleanup_image is None:
+            raise ValueError("UserServers under Swarm needs cleanup_image (an image on every node)")
+        environment.update(
+            {
+                "JHUB_ORCHESTRATOR": "swarm",
+                "JHUB_CLEANUP_IMAGE": args.cleanup_image,
+                "JHUB_CLEANUP_NAME": args.names.cleanup_service,
+                "JHUB_NODE_CLEANUP_SCRIPT": source("node_cleanup"),
+            }
+        )
+    return environment
+
+
+def user_servers_script(args: UserServersArgs) -> str:
+    """The delete script: under Swarm its own (the other's text stays as stacks registered it)."""
+    return script("remove_user_servers_swarm" if args.orchestrator == "swarm" else "remove_user_servers")
 
 
 class UserServers(pulumi.ComponentResource):
     """Owns, for Pulumi's sake, the containers and volumes DockerSpawner creates at run time.
 
-    It has nothing to create. Its delete step removes them; the hub depends on it (so the hub
-    is gone first and cannot spawn again) and it depends on the network and the data volume
-    (so it runs before they are deleted: a network with containers attached cannot be removed).
+    It has nothing to create. Its delete step removes them (under Swarm, on every node); the
+    hub depends on it (so the hub is gone first and cannot spawn again) and it depends on the
+    network and the data volume (so it runs before they are deleted: a network with containers
+    attached cannot be removed).
     """
 
     cleanup: command.local.Command
@@ -38,17 +74,9 @@ class UserServers(pulumi.ComponentResource):
         super().__init__("jupyterhub-docker:index:UserServers", name, None, opts)
         self.cleanup = command.local.Command(
             f"{name}-cleanup",
-            delete=script("remove_user_servers"),
+            delete=user_servers_script(args),
             interpreter=PYTHON,
-            environment={
-                **args.host.command_env,
-                "JHUB_LABEL_FILTERS": json.dumps(args.names.label_filters),
-                "JHUB_ROLE_LABEL": LABEL_ROLE,
-                "JHUB_KEEP_DATA": "true" if args.keep_data else "false",
-                # A data edge to the network, so the cleanup is ordered before its deletion.
-                "JHUB_NETWORK": args.network,
-                **({} if args.users_network is None else {"JHUB_USERS_NETWORK": args.users_network}),
-            },
+            environment=user_servers_environment(args),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
         self.register_outputs({})

@@ -104,6 +104,11 @@ class StackNames:
         return f"{self.prefix}-home"
 
     @property
+    def cleanup_service(self) -> str:
+        """The destroy's global service that cleans every node of a swarm (then is removed)."""
+        return f"{self.prefix}-cleanup"
+
+    @property
     def labels(self) -> dict[str, str]:
         return {LABEL_PROJECT: self.project, LABEL_STACK: self.stack}
 

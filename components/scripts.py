@@ -18,7 +18,12 @@ PYTHON = ["python3", "-c"]
 
 def script(name: str) -> str:
     """The script's text, after the prelude every script shares (how to reach the host)."""
-    return (_DIR / "_prelude.py").read_text() + "\n" + (_DIR / f"{name}.py").read_text()
+    return (_DIR / "_prelude.py").read_text() + "\n" + source(name)
+
+
+def source(name: str) -> str:
+    """The script's own text, for one that runs elsewhere than on the machine running Pulumi."""
+    return (_DIR / f"{name}.py").read_text()
 
 
 def run_script(
