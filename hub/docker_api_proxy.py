@@ -65,8 +65,9 @@ class Missing:
 class Engine:
     """The engine behind the socket, through docker-py's session (which knows unix sockets)."""
 
-    def __init__(self) -> None:
-        self.client = docker.APIClient(base_url=SOCKET, version="auto", timeout=ENGINE_TIMEOUT)
+    def __init__(self, client: docker.APIClient | None = None) -> None:
+        # `client`: another engine's (the tests' swarm manager, over TCP and TLS).
+        self.client = client or docker.APIClient(base_url=SOCKET, version="auto", timeout=ENGINE_TIMEOUT)
         self.pool = ThreadPoolExecutor(THREADS, thread_name_prefix="engine")
 
     async def request(

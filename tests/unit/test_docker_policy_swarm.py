@@ -91,15 +91,17 @@ class EngineStandIn(requests.adapters.BaseAdapter):
         pass
 
 
-def start(
-    raw: dict[str, Any], *, profile: str | None = None, pinned: str = "", server: str = ""
-) -> tuple[list[Request], Any]:
-    """Every request the configured spawner sends to start one server of `ann`."""
+def make_spawner(
+    raw: dict[str, Any],
+    client: docker.APIClient,
+    *,
+    profile: str | None = None,
+    pinned: str = "",
+    server: str = "",
+) -> Any:
+    """The hub's spawner for a server of `ann`, configured from `raw` as the hub configures it,
+    talking to the engine through `client`, ready for `StackSwarmSpawner.start`."""
     c = configured(raw)
-    settings, _ = documents(raw)
-    engine = EngineStandIn(settings["spawner"]["labels"])
-    client = docker.APIClient(base_url="tcp://engine.invalid:2375", version="1.41")
-    client.mount("http://", engine)
     # DockerSpawner keeps one client per class (dockerspawner.py `client`).
     spawner_class = type("Recorded", (c.JupyterHub.spawner_class,), {"_client": client})
     user = SimpleNamespace(name="ann", admin=False, groups=[], url="/user/ann/", id=1)
@@ -112,6 +114,18 @@ def start(
     if profile is not None:
         c.Spawner.apply_user_options(spawner, {"profile": profile})
     c.Spawner.pre_spawn_hook(spawner)
+    return spawner
+
+
+def start(
+    raw: dict[str, Any], *, profile: str | None = None, pinned: str = "", server: str = ""
+) -> tuple[list[Request], Any]:
+    """Every request the configured spawner sends to start one server of `ann`."""
+    settings, _ = documents(raw)
+    engine = EngineStandIn(settings["spawner"]["labels"])
+    client = docker.APIClient(base_url="tcp://engine.invalid:2375", version="1.41")
+    client.mount("http://", engine)
+    spawner = make_spawner(raw, client, profile=profile, pinned=pinned, server=server)
     # The stack's spawner itself, without the boot queue around it (hub/throughput.py), which
     # would wait for the server to answer over HTTP.
     asyncio.run(StackSwarmSpawner.start(spawner))
