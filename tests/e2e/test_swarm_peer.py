@@ -33,8 +33,7 @@ from tests.e2e.polling import eventually
 from tests.janitor import RUN, RUN_LABEL
 from tests.peers import common
 from tests.peers.swarm import peer as swarm_peer
-from tests.unit.test_docker_policy_swarm import SWARM as SWARM_RAW
-from tests.unit.test_docker_policy_swarm import make_spawner, policy_for
+from tests.unit.test_docker_policy_swarm import PULLED, make_spawner, policy_for
 
 BASE = TEST_IMAGES["base"]
 PLACE = 90.0  # seconds for the swarm to place and start tasks (or to move them) on a busy machine
@@ -441,13 +440,13 @@ def test_swarm_the_hubs_spawner_starts_and_stops_a_server_through_the_api_proxy_
     pass; what an attacker in the hub would ask of Swarm instead is refused, with nothing made."""
     network = cluster.manager.networks.create("swarmtest-users", driver="overlay", attachable=True)
     # The swarm test image stands in for a notebook image, the test overlay for the users' one.
-    policy = policy_for(SWARM_RAW)
+    policy = policy_for(PULLED)
     policy["images"], policy["network"] = [BASE], network.name
     other = cluster.manager.services.create(BASE, ["sleep", "600"], name="swarmtest-other", init=True)
     try:
         with api_proxy(policy, cluster.manager.api) as url:
             hub_client = docker.APIClient(base_url=url, version="1.41", timeout=60)
-            spawner = make_spawner(SWARM_RAW, hub_client)
+            spawner = make_spawner(PULLED, hub_client)
             spawner.image = BASE
             spawner.network_name = network.name
             # A server that stays up without Jupyter: sh ignores the spawner's arguments.

@@ -31,7 +31,12 @@ PROFILES = [
     {"name": "root", "startsAsRoot": True},
     {"name": "big", "placement": ["node.labels.size==big", "node.role==worker"]},
 ]
-SWARM = {"auth": SHARED, "orchestrator": "swarm"}
+# What a swarm stack needs besides (components/swarm_config.py): no firewall, and the stack's
+# registry on an address every node reaches, for the notebook image the stack builds.
+REGISTRY = {"enabled": True, "address": "10.0.0.1", "username": "teacher", "password": "registry-pw"}
+SWARM = {"auth": SHARED, "orchestrator": "swarm", "network": {"isolation": False}, "registry": REGISTRY}
+# A swarm whose notebook image is pulled (by each node) needs no registry.
+PULLED = {**SWARM, "registry": {"enabled": False}, "notebook": {"image": "local/python:3.11-bookworm"}}
 
 
 @dataclass
@@ -163,13 +168,14 @@ def test_swarm_policy_passes_every_call_the_real_spawner_makes_for_the_default_c
     assert ("POST", "/services/create") in routes
     assert ("GET", "/services/jhub-unit-user-ann") in routes
     assert ("GET", "/tasks") in routes
+    assert ("POST", "/auth") in routes, "the registry login (hub/apply.py) goes through the proxy too"
     body = created_body(SWARM)
     assert set(body) == {"Name", "Labels", "TaskTemplate", "EndpointSpec"}
     container = body["TaskTemplate"]["ContainerSpec"]
     assert container["CapabilityDrop"] == ["ALL"] and "CapabilityAdd" not in container
     # The home's name filled in for this user (hub/swarm_spawner.py `mounts`).
     assert [m["Source"] for m in container["Mounts"]] == ["jhub-unit-home-ann"]
-    assert body["TaskTemplate"]["Networks"] == [{"Target": "jhub-unit-users"}]
+    assert body["TaskTemplate"]["Networks"] == [{"Target": policy_for(SWARM)["network"]}]
     tasks = [r for r in requests_ if r.path.endswith("/tasks")]
     assert json.loads(tasks[0].query["filters"]) == {"service": ["jhub-unit-user-ann"]}
 
@@ -352,9 +358,13 @@ def test_swarm_policy_placement_is_one_whole_profiles_and_root_only_where_config
 
 def test_swarm_policy_forwards_registry_credentials_only_with_a_registry() -> None:
     body = created_body(SWARM)
-    assert create(policy_for(SWARM), body) == Forward(registry_auth=False)
-    registry = {**SWARM, "registry": {"enabled": True, "username": "teacher", "password": "pw"}}
-    assert create(policy_for(registry), body) == Forward(registry_auth=True)
+    policy = policy_for(SWARM)
+    assert policy["registry"] == "localhost:5000"
+    assert create(policy, body) == Forward(registry_auth=True)
+    # Without a registry the manager gets no credentials.
+    pulled = policy_for(PULLED)
+    assert pulled["registry"] is None
+    assert create(pulled, created_body(PULLED)) == Forward(registry_auth=False)
 
 
 def test_swarm_policy_names_the_service_each_call_acts_on() -> None:
