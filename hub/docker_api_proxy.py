@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import docker
 import requests
@@ -38,9 +38,11 @@ from hub.docker_policy import (
     decide,
     is_user_server,
 )
+from hub.service_policy import is_user_service
 
 log = logging.getLogger("docker-api-proxy")
 _CONTAINER_SEGMENT = re.compile(r"(/containers/)[^/?]+")
+_SERVICE_SEGMENT = re.compile(r"(/services/)[^/?]+")
 SOCKET = "unix:///var/run/docker.sock"
 # Headers the engine reads from DockerSpawner's requests: the body's type and a pull's
 # registry credentials (docker-py `auth.get_config_header`).
@@ -54,16 +56,18 @@ THREADS = 10
 
 @dataclass(frozen=True)
 class Missing:
-    """The container a call names does not exist: the engine's own 404."""
+    """The container (or service) a call names does not exist: the engine's own 404."""
 
     name: str
+    kind: str = "container"
 
 
 class Engine:
     """The engine behind the socket, through docker-py's session (which knows unix sockets)."""
 
-    def __init__(self) -> None:
-        self.client = docker.APIClient(base_url=SOCKET, version="auto", timeout=ENGINE_TIMEOUT)
+    def __init__(self, client: docker.APIClient | None = None) -> None:
+        # `client`: another engine's (the tests' swarm manager, over TCP and TLS).
+        self.client = client or docker.APIClient(base_url=SOCKET, version="auto", timeout=ENGINE_TIMEOUT)
         self.pool = ThreadPoolExecutor(THREADS, thread_name_prefix="engine")
 
     async def request(
@@ -114,14 +118,34 @@ class ProxyHandler(web.RequestHandler):
                 # reused in between cannot redirect it.
                 container_id = str(inspected.json()["Id"])
                 uri = _CONTAINER_SEGMENT.sub(lambda m: m.group(1) + container_id, uri, count=1)
+        if isinstance(decision, Forward) and (service := decision.service) is not None:
+            forward = decision
+            decision, inspected = await self._resolve_service(service)
+            if inspected is not None:
+                service_id = str(inspected.json()["ID"])
+                if forward.task_filters is not None:
+                    # The engine reads the filters this proxy wrote, naming the checked service by
+                    # its full ID: a name or ID prefix cannot match another service in between.
+                    filters = {**forward.task_filters, "service": [service_id]}
+                    uri = path + "?" + urlencode({"filters": json.dumps(filters)})
+                elif method == "GET":
+                    # An inspect: the check's own inspect is the answer.
+                    self._relay(inspected, method)
+                    return
+                else:
+                    uri = _SERVICE_SEGMENT.sub(lambda m: m.group(1) + service_id, uri, count=1)
+                decision = forward
         if isinstance(decision, Missing):
-            self._answer(404, {"message": f"No such container: {decision.name}"})
+            # The engine's words (docker-py and dockerspawner look at the status only).
+            self._answer(404, {"message": f"No such {decision.kind}: {decision.name}"})
             return
         if isinstance(decision, Refused):
             log.warning("refused %s %s: %s", method, path, decision.reason)
             self._answer(403, {"message": f"refused by the stack's Docker API proxy: {decision.reason}"})
             return
         headers = {name: value for name in FORWARDED_HEADERS if (value := request.headers.get(name))}
+        if not decision.registry_auth:
+            headers.pop("X-Registry-Auth", None)
         answer = await self.engine.request(method, uri, request.body or None, headers)
         if decision.trim_info and answer.ok:
             info = answer.json()
@@ -138,6 +162,16 @@ class ProxyHandler(web.RequestHandler):
             return Missing(target), None
         if not inspected.ok or not is_user_server(self.policy, inspected.json()):
             return Refused(f"container {target!r} is not one of the stack's user servers"), None
+        return Forward(), inspected
+
+    async def _resolve_service(self, service: str) -> tuple[Decision | Missing, requests.Response | None]:
+        """As `_resolve_target`, for a Swarm service: the stack's user servers' services only,
+        decided from the labels of the engine's own inspect of it."""
+        inspected = await self.engine.request("GET", f"/services/{quote(service, safe='')}", None, {})
+        if inspected.status_code == 404:
+            return Missing(service, kind="service"), None
+        if not inspected.ok or not is_user_service(self.policy, inspected.json()):
+            return Refused(f"service {service!r} is not one of the stack's user servers"), None
         return Forward(), inspected
 
     def _relay(self, answer: requests.Response, method: str) -> None:

@@ -12,7 +12,10 @@ DockerSpawner does for this stack and nothing else:
   options: a `local` volume with `o=bind` is a bind mount by another name);
 - inspect, start, stop, kill and remove containers that carry the stack's user-server
   labels (checked on the engine's own answer, by the container's full ID);
-- inspect and pull the stack's notebook images, and log in to the stack's registry.
+- inspect and pull the stack's notebook images, and log in to the stack's registry;
+- on a swarm (orchestrator: swarm) only: create, inspect and remove services as
+  StackSwarmSpawner creates a user server, and list the tasks of one such service
+  (hub/service_policy.py).
 
 Everything else is refused with 403 and a message naming the rule: exec, builds, volumes and
 networks API, swarm, plugins, system-wide calls, containers of anyone else. The policy is plain
@@ -51,6 +54,14 @@ class PolicyDocument(TypedDict):
     capabilities: list[str]
     deviceRequests: list[dict[str, Any]]
     registry: str | None
+    # "swarm": users' servers are services (hub/service_policy.py); "docker": every service
+    # route is refused.
+    orchestrator: str
+    # Every profile's Swarm placement constraints: a service runs under one of them (plus its
+    # home's node).
+    placements: list[list[str]]
+    # The labels of a user's home volume, as a service's volume mount carries them.
+    volumeLabels: dict[str, str]
 
 
 def policy_document(settings: Settings) -> PolicyDocument:
@@ -73,6 +84,9 @@ def policy_document(settings: Settings) -> PolicyDocument:
         "capabilities": sorted(ROOT_START_CAPABILITIES) if root else [],
         "deviceRequests": requests,
         "registry": None if registry is None else registry["server"],
+        "orchestrator": spawner["orchestrator"],
+        "placements": [list(p["placement"]) for p in profiles],
+        "volumeLabels": dict(spawner["volumeLabels"]),
     }
 
 
@@ -87,10 +101,15 @@ class Refused:
 class Forward:
     """Pass the request on. `target`: a container the call acts on, which must be one of the
     stack's user servers (the proxy inspects it first); `trim_info`: answer with the few `info`
-    fields the hub reads."""
+    fields the hub reads; `service`: as `target`, a Swarm service (hub/service_policy.py);
+    `task_filters`: a `tasks` call on `service`, forwarded with these filters and the service's
+    full ID; `registry_auth`: whether the request's X-Registry-Auth header goes along."""
 
     target: str | None = None
     trim_info: bool = False
+    service: str | None = None
+    task_filters: dict[str, list[str]] | None = None
+    registry_auth: bool = True
 
 
 Decision = Forward | Refused
@@ -103,6 +122,7 @@ MIN_API_VERSION = (1, 40)
 _CONTAINER_ACTION = re.compile(r"^/containers/([^/]+)/(json|start|stop|kill)$")
 _CONTAINER = re.compile(r"^/containers/([^/]+)$")
 _IMAGE_INSPECT = re.compile(r"^/images/(.+)/json$")
+_SERVICE = re.compile(r"^/services/([^/]+)$")
 # Only what the engine needs to answer and the hub reads from `info` (hub/servers.py,
 # hub/throughput.py): the rest (host name, kernel, registry mirrors, swarm) stays hidden.
 INFO_FIELDS = ("NCPU", "MemTotal", "ServerVersion", "OSType", "Architecture")
@@ -158,6 +178,8 @@ def decide(policy: PolicyDocument, method: str, path: str, query: dict[str, str]
     if version and (int(version.group(1)), int(version.group(2))) < MIN_API_VERSION:
         return Refused(f"API version {version.group(1)}.{version.group(2)} is older than 1.40")
     route = api_path(path)
+    if policy["orchestrator"] == "swarm" and (route.startswith("/services/") or route == "/tasks"):
+        return _swarm(policy, method, route, query, body)
     if route == "/containers/create" and method == "POST":
         problems = create_problems(policy, query.get("name", ""), body)
         return Refused("; ".join(problems)) if problems else Forward()
@@ -190,6 +212,37 @@ def decide(policy: PolicyDocument, method: str, path: str, query: dict[str, str]
             return Forward()
         return Refused("logging in is allowed only to the stack's registry")
     return Refused(f"{method} {route} is not something DockerSpawner does for this stack")
+
+
+def _swarm(policy: PolicyDocument, method: str, route: str, query: dict[str, str], body: Any) -> Decision:
+    """The Swarm calls StackSwarmSpawner makes (hub/service_policy.py has the rules)."""
+    # Imported here: hub/service_policy.py builds on this module's types.
+    from hub import service_policy
+
+    if route == "/services/create" and method == "POST":
+        if not isinstance(body, dict):
+            return Refused("the request body is not a JSON object")
+        problems = _ambiguous_keys(body) or service_policy.service_problems(policy, body)
+        if query:
+            problems.append(f"POST /services/create takes no query, not {sorted(query)}")
+        # The registry's credentials go to the manager, which hands them to the node that pulls.
+        if problems:
+            return Refused("; ".join(problems))
+        return Forward(registry_auth=policy["registry"] is not None)
+    if body is not None:
+        return Refused(f"{method} {route} with a request body")
+    service = _SERVICE.match(route)
+    if service and method in ("GET", "DELETE") and service.group(1) != "create":
+        if query:
+            # insertDefaults and the like: the spawner sends none, and the check's inspect is the answer.
+            return Refused(f"{method} {route} takes no query, not {sorted(query)}")
+        return Forward(service=unquote(service.group(1)))
+    if route == "/tasks" and method == "GET":
+        chosen = service_policy.task_filters(query)
+        if isinstance(chosen, str):
+            return Refused(chosen)
+        return Forward(service=chosen[0], task_filters=chosen[1])
+    return Refused(f"{method} {route} is not something SwarmSpawner does for this stack")
 
 
 def _pull(policy: PolicyDocument, query: dict[str, str]) -> Decision:

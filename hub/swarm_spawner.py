@@ -80,7 +80,18 @@ class StackSwarmSpawner(SwarmSpawner):  # type: ignore[misc]  # dockerspawner ha
     # binds); the stack's hook sets it, so it is a property with a setter here.
     @property
     def mounts(self) -> list[Mount]:
-        mounts = [as_mount(spec) for spec in self._stack_mounts]
+        # Sources and targets are templates ({username}, {servername}), filled in as
+        # DockerSpawner's `mount_binds` does for containers.
+        mounts = [
+            as_mount(
+                {
+                    **spec,
+                    "source": self.format_volume_name(spec["source"], self),
+                    "target": self.format_volume_name(spec["target"], self),
+                }
+            )
+            for spec in self._stack_mounts
+        ]
         for target in self.extra_host_config.get("tmpfs", {}):
             mounts.append(Mount(target=target, source=None, type="tmpfs"))
         return mounts

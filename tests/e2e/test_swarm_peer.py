@@ -4,13 +4,17 @@ nodes, label constraints, node-local volumes, draining, and a teardown that leav
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import copy
 import json
+import queue
 import secrets
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +22,18 @@ import docker
 import pytest
 from docker.models.services import Service
 from docker.types import Mount, ServiceMode
+from tornado import httpserver, netutil, web
 
+from hub.docker_api_proxy import Engine, ProxyHandler
+from hub.docker_policy import PolicyDocument
+from hub.swarm_spawner import StackSwarmSpawner
 from tests import janitor
 from tests.e2e.conftest import TEST_IMAGES
 from tests.e2e.polling import eventually
 from tests.janitor import RUN, RUN_LABEL
 from tests.peers import common
 from tests.peers.swarm import peer as swarm_peer
+from tests.unit.test_docker_policy_swarm import PULLED, make_spawner, policy_for
 
 BASE = TEST_IMAGES["base"]
 PLACE = 90.0  # seconds for the swarm to place and start tasks (or to move them) on a busy machine
@@ -384,3 +393,103 @@ def test_swarm_of_a_killed_run_is_removed_by_the_janitor(engine: docker.DockerCl
         assert _leftovers(engine, name) == []
     finally:
         swarm_peer.stop(engine, name)
+
+
+@contextlib.contextmanager
+def api_proxy(policy: PolicyDocument, engine: docker.APIClient) -> Iterator[str]:
+    """The stack's Docker API proxy (hub/docker_api_proxy.py), in a thread of this process, in
+    front of `engine`: its URL for docker-py."""
+    started: queue.Queue[tuple[asyncio.AbstractEventLoop, int]] = queue.Queue()
+
+    def serve() -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        app = web.Application([(r"/.*", ProxyHandler, {"policy": policy, "engine": Engine(engine)})])
+        server = httpserver.HTTPServer(app)
+        sockets = netutil.bind_sockets(0, "127.0.0.1")
+        server.add_sockets(sockets)
+        started.put((loop, sockets[0].getsockname()[1]))
+        loop.run_forever()
+        server.stop()
+        loop.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    loop, port = started.get(timeout=30)
+    try:
+        yield f"tcp://127.0.0.1:{port}"
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=30)
+
+
+def _status(call: Callable[[], Any]) -> int:
+    """The HTTP status of a docker-py call through the proxy (200 when it raised nothing)."""
+    try:
+        call()
+    except docker.errors.APIError as error:
+        return int(error.status_code or 0)
+    return 200
+
+
+def test_swarm_the_hubs_spawner_starts_and_stops_a_server_through_the_api_proxy_and_nothing_else(
+    cluster: swarm_peer.Swarm,
+) -> None:
+    """StackSwarmSpawner, configured as the hub configures it, through the real API proxy on the
+    real manager: its start (create, inspect, tasks until running, the home's node kept) and stop
+    pass; what an attacker in the hub would ask of Swarm instead is refused, with nothing made."""
+    network = cluster.manager.networks.create("swarmtest-users", driver="overlay", attachable=True)
+    # The swarm test image stands in for a notebook image, the test overlay for the users' one.
+    policy = policy_for(PULLED)
+    policy["images"], policy["network"] = [BASE], network.name
+    other = cluster.manager.services.create(BASE, ["sleep", "600"], name="swarmtest-other", init=True)
+    try:
+        with api_proxy(policy, cluster.manager.api) as url:
+            hub_client = docker.APIClient(base_url=url, version="1.41", timeout=60)
+            spawner = make_spawner(PULLED, hub_client)
+            spawner.image = BASE
+            spawner.network_name = network.name
+            # A server that stays up without Jupyter: sh ignores the spawner's arguments.
+            spawner.cmd = ["sh", "-c", "sleep 600", "sh"]
+            began = time.monotonic()
+            asyncio.run(asyncio.wait_for(StackSwarmSpawner.start(spawner), timeout=PLACE))
+            print(f"\nserver started through the proxy in {time.monotonic() - began:.1f} s")
+            service = cluster.manager.services.get("jhub-unit-user-ann")
+            assert service.attrs["Spec"]["Labels"]["org.jupyterhub-docker.role"] == "user-server"
+            (task,) = running(cluster, service)
+            assert spawner.pinned_node == task["NodeID"], "the home's node is kept"
+            mounts = service.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Mounts"]
+            assert [m["Source"] for m in mounts] == ["jhub-unit-home-ann"]
+
+            spec = copy.deepcopy(service.attrs["Spec"])
+            bind = {"Type": "bind", "Source": "/", "Target": "/host"}
+            spec["TaskTemplate"]["ContainerSpec"]["Mounts"].append(bind)
+            spec["Name"] = "jhub-unit-user-eve"
+            create = hub_client._url("/services/create")
+            attacks = {
+                "bind /": lambda: hub_client._result(hub_client._post_json(create, data=spec)),
+                "list services": lambda: hub_client.services(),
+                "inspect other": lambda: hub_client.inspect_service(other.name),
+                "remove other": lambda: hub_client.remove_service(other.id),
+                "tasks of other": lambda: hub_client.tasks(filters={"service": other.name}),
+                "tasks unfiltered": lambda: hub_client.tasks(),
+                "tasks of other by ID prefix": lambda: hub_client.tasks(filters={"service": other.id[:8]}),
+                "nodes": lambda: hub_client.nodes(),
+                "swarm": lambda: hub_client.inspect_swarm(),
+                "secrets": lambda: hub_client.secrets(),
+            }
+            statuses = {case: _status(call) for case, call in attacks.items()}
+            assert statuses == dict.fromkeys(attacks, 403)
+            names = sorted(s.name for s in cluster.manager.services.list())
+            assert names == ["jhub-unit-user-ann", "swarmtest-other"]
+
+            asyncio.run(asyncio.wait_for(spawner.stop(), timeout=PLACE))
+            assert cluster.manager.services.list(filters={"name": "jhub-unit-user-ann"}) == []
+            # Gone is gone to the spawner, as from the engine itself: a 404, not a refusal.
+            assert _status(lambda: hub_client.inspect_service("jhub-unit-user-ann")) == 404
+            assert asyncio.run(spawner.poll()) == 0
+    finally:
+        other.remove()
+        for leftover in cluster.manager.services.list(filters={"name": "jhub-unit-user-ann"}):
+            leftover.remove()
+        eventually(lambda: _removed(network), timeout=60, what="the test overlay removed")
