@@ -10,6 +10,9 @@ only once it is healthy) and waits to be stopped. It does not exit: a task that 
 stays behind when its service is removed (see remove_user_servers.py).
 """
 
+# Whatever Python the notebook image has: annotations are not evaluated (3.7 and later).
+from __future__ import annotations
+
 import http.client
 import json
 import os
