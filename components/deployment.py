@@ -138,6 +138,10 @@ class JupyterHubDeployment(pulumi.ComponentResource):
                 users_network=users_network,
                 keep_data=plan.keep_data,
                 depends_on=(data,) if shared is None else (data, shared),
+                # Under Swarm the destroy cleans every node with a service of the default
+                # notebook image (present on, or pullable by, every node; python3 inside).
+                orchestrator="swarm" if plan.swarm else "docker",
+                cleanup_image=notebooks[plan.default_notebook].ref if plan.swarm else None,
             ),
             child,
         )
