@@ -131,6 +131,11 @@ class StackSwarmSpawner(SwarmSpawner):  # type: ignore[misc]  # dockerspawner ha
             container["user"] = create["user"]
         self.extra_container_spec = container
         self.extra_task_spec = {"restart_policy": RestartPolicy(condition="none")}
+        # The service's name resolves to its task's own address (DNS round robin), not to a
+        # virtual IP: a VIP is load-balanced by IPVS in every container's namespace, which one
+        # task per service does not need, and which some kernels lack (the nested test nodes:
+        # the hub timed out connecting to every server's VIP, tests/e2e/test_swarm.py).
+        self.extra_endpoint_spec = {"mode": "dnsrr"}
         profile = self.profile or {}
         constraints = placement_constraints(list(profile.get("placement", [])), self.pinned_node)
         self.extra_placement_spec = {"constraints": constraints}
@@ -162,6 +167,17 @@ class StackSwarmSpawner(SwarmSpawner):  # type: ignore[misc]  # dockerspawner ha
                     continue
                 break
         return await super().get_object()
+
+    async def poll(self) -> Any:
+        """Upstream counts a `pending` task as running. One pending for want of a node (its home's
+        node drained or gone) will not run until an admin acts: report it stopped, so the hub
+        stops it and the user's next start says why, instead of a server that never answers."""
+        task = await self.get_task()
+        if task and task["Status"]["State"] == "pending":
+            reason = task["Status"].get("Err") or ""
+            if "no suitable node" in reason:
+                return f"no swarm node can run it: {reason}"
+        return await super().poll()
 
     async def start_object(self) -> None:
         """Wait for the task to run; fail at once when it cannot (rejected, failed, or no node

@@ -11,6 +11,7 @@ sets on each node, README: Docker Swarm), so workers pull the notebook image the
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import docker
+import docker.errors
 import pytest
 
 from tests.deployers import Deployer
@@ -86,6 +88,19 @@ def stack(cluster: tuple[swarm_peer.Swarm, int], swarm_stacks: StackFactory) -> 
     return made
 
 
+@contextlib.contextmanager
+def hub_log_on_failure(swarm: swarm_peer.Swarm, stack: Deployment) -> Iterator[None]:
+    """A failing step prints the hub's log and the API proxy's refusals: they say why."""
+    try:
+        yield
+    except BaseException:
+        for role in ("hub", "docker-api"):
+            with contextlib.suppress(docker.errors.APIError):
+                log = swarm.manager.containers.get(f"{stack.prefix}-{role}").logs(tail=150)
+                print(f"--- {role} log ---\n{log.decode(errors='replace')}")
+        raise
+
+
 def _user(stack: Deployment, name: str, ca_file: Path) -> HubUser:
     user = HubUser(stack.url, name).trusting(ca_file)
     user.login(USER_PASSWORD)
@@ -114,7 +129,11 @@ def test_swarm_twelve_users_spread_over_the_nodes_and_keep_their_files_across_a_
     cluster: tuple[swarm_peer.Swarm, int], stack: Deployment, ca_file: Path
 ) -> None:
     swarm, _ = cluster
-    with resolve({DOMAIN: swarm.nodes[0].address}), ThreadPoolExecutor(len(USERS)) as crowd:
+    with (
+        hub_log_on_failure(swarm, stack),
+        resolve({DOMAIN: swarm.nodes[0].address}),
+        ThreadPoolExecutor(len(USERS)) as crowd,
+    ):
         users = list(crowd.map(lambda name: _user(stack, name, ca_file), USERS))
         began = time.monotonic()
         list(crowd.map(lambda user: user.start_server(timeout=SPAWN_TIMEOUT), users))
@@ -143,43 +162,46 @@ def test_swarm_draining_a_worker_moves_no_home_and_the_hub_keeps_serving(
     cluster: tuple[swarm_peer.Swarm, int], stack: Deployment, ca_file: Path
 ) -> None:
     swarm, _ = cluster
-    placed = _running_nodes(swarm, stack)
-    worker = next(n for n in ("node2", "node3") if n in placed.values())
-    prefix = f"{stack.prefix}-user-"
-    pinned = sorted(s.removeprefix(prefix) for s, n in placed.items() if n == worker)
-    elsewhere = sorted(s.removeprefix(prefix) for s, n in placed.items() if n != worker)
-    node = swarm.manager.nodes.get(worker)
-    spec = dict(node.attrs["Spec"])
-    node.update({**spec, "Availability": "drain"})
-    try:
-        # The drained worker's servers stop; none starts on another node (its home is not there).
-        eventually(
-            lambda: not [s for s, n in _running_nodes(swarm, stack).items() if n == worker],
-            timeout=90,
-            what=f"no server running on drained {worker}",
-        )
-        time.sleep(5)  # a rescheduled task would be placed within a few seconds
-        moved = {s: n for s, n in _running_nodes(swarm, stack).items() if s.removeprefix(prefix) in pinned}
-        assert moved == {}, f"homes pinned to {worker} moved: {moved}"
+    with hub_log_on_failure(swarm, stack):
+        placed = _running_nodes(swarm, stack)
+        worker = next(n for n in ("node2", "node3") if n in placed.values())
+        prefix = f"{stack.prefix}-user-"
+        pinned = sorted(s.removeprefix(prefix) for s, n in placed.items() if n == worker)
+        elsewhere = sorted(s.removeprefix(prefix) for s, n in placed.items() if n != worker)
+        node = swarm.manager.nodes.get(worker)
+        spec = dict(node.attrs["Spec"])
+        node.update({**spec, "Availability": "drain"})
+        try:
+            # The drained worker's servers stop; none starts on another node (its home is not there).
+            eventually(
+                lambda: not [s for s, n in _running_nodes(swarm, stack).items() if n == worker],
+                timeout=90,
+                what=f"no server running on drained {worker}",
+            )
+            time.sleep(5)  # a rescheduled task would be placed within a few seconds
+            moved = {
+                s: n for s, n in _running_nodes(swarm, stack).items() if s.removeprefix(prefix) in pinned
+            }
+            assert moved == {}, f"homes pinned to {worker} moved: {moved}"
+            with resolve({DOMAIN: swarm.nodes[0].address}):
+                # The hub, on the manager, keeps serving, and so do servers on the other nodes.
+                other = _user(stack, elsewhere[0], ca_file)
+                assert other.get_contents(f"{other.name}.ipynb").status_code == 200
+                # A user whose home is on the drained node is told so, at once, and nothing moves.
+                stranded = _user(stack, pinned[0], ca_file)
+                stranded.stop_server(timeout=120)
+                with pytest.raises(HubError, match="lives on swarm node"):
+                    stranded.session.get(stranded.url(f"hub/spawn/{stranded.name}"), timeout=60)
+                    stranded.wait_spawned(timeout=120)
+        finally:
+            node.reload()
+            node.update({**dict(node.attrs["Spec"]), "Availability": "active"})
+        # The home never left its node, and its files are there when the node is back.
         with resolve({DOMAIN: swarm.nodes[0].address}):
-            # The hub, on the manager, keeps serving, and so do servers on the other nodes.
-            other = _user(stack, elsewhere[0], ca_file)
-            assert other.get_contents(f"{other.name}.ipynb").status_code == 200
-            # A user whose home is on the drained node is told so, at once, and nothing moves.
             stranded = _user(stack, pinned[0], ca_file)
-            stranded.stop_server(timeout=120)
-            with pytest.raises(HubError, match="lives on swarm node"):
-                stranded.session.get(stranded.url(f"hub/spawn/{stranded.name}"), timeout=60)
-                stranded.wait_spawned(timeout=120)
-    finally:
-        node.reload()
-        node.update({**dict(node.attrs["Spec"]), "Availability": "active"})
-    # The home never left its node, and its files are there when the node is back.
-    with resolve({DOMAIN: swarm.nodes[0].address}):
-        stranded = _user(stack, pinned[0], ca_file)
-        stranded.start_server(timeout=SPAWN_TIMEOUT)
-        assert _running_nodes(swarm, stack)[f"{prefix}{stranded.name}"] == worker
-        assert stranded.get_contents(f"{stranded.name}.ipynb").status_code == 200
+            stranded.start_server(timeout=SPAWN_TIMEOUT)
+            assert _running_nodes(swarm, stack)[f"{prefix}{stranded.name}"] == worker
+            assert stranded.get_contents(f"{stranded.name}.ipynb").status_code == 200
 
 
 def _stack_objects_on(node: swarm_peer.Node, stack: str) -> dict[str, list[str]]:
