@@ -27,6 +27,7 @@ from tests.deployers import (
     extra_ca_file,
     pulumi_cli_available,
 )
+from tests.peers.swarm import peer as swarm_peer
 
 # Local stand-ins for the upstream images, built by scripts/test-env.sh (nothing can be pulled
 # here). They enter the program through the same options a site without internet access uses.
@@ -294,3 +295,15 @@ def connect_when_created(
     thread = threading.Thread(target=watch, daemon=True)
     thread.start()
     return thread
+
+
+@pytest.fixture(scope="session")
+def swarm_cluster(engine: docker.DockerClient) -> Iterator[tuple[swarm_peer.Swarm, int]]:
+    """One three-node swarm for every Swarm module (test_swarm*.py, next to one another): each
+    start loads the images into three nested engines, the longest part of its setup. Every node
+    trusts a plain-HTTP registry at <node1>:<port> (the stack's, in test_swarm.py)."""
+    registry_port = free_port()
+    images = [TEST_IMAGES["base"], TEST_IMAGES["proxy"], TEST_IMAGES["edge"], TEST_IMAGES["registry"]]
+    with swarm_peer.swarm(engine, images, registry_port=registry_port) as made:
+        print(f"\nswarm of 3 nodes ready, the test images on each, in {made.setup_seconds:.1f} s")
+        yield made, registry_port

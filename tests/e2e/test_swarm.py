@@ -24,7 +24,6 @@ import pytest
 
 from tests.deployers import Deployer
 from tests.e2e.conftest import (
-    TEST_IMAGES,
     USER_PASSWORD,
     Deployment,
     StackFactory,
@@ -43,12 +42,8 @@ STACK_LABEL = "org.jupyterhub-docker.stack"
 
 
 @pytest.fixture(scope="module")
-def cluster(engine: docker.DockerClient) -> Iterator[tuple[swarm_peer.Swarm, int]]:
-    registry_port = free_port()
-    images = [TEST_IMAGES["base"], TEST_IMAGES["proxy"], TEST_IMAGES["edge"], TEST_IMAGES["registry"]]
-    with swarm_peer.swarm(engine, images, registry_port=registry_port) as made:
-        print(f"\nswarm of 3 nodes ready in {made.setup_seconds:.1f} s")
-        yield made, registry_port
+def cluster(swarm_cluster: tuple[swarm_peer.Swarm, int]) -> tuple[swarm_peer.Swarm, int]:
+    return swarm_cluster  # the session's swarm (tests/e2e/conftest.py)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ import re
 import secrets
 import subprocess
 import time
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
@@ -41,10 +40,8 @@ REPO = Path(__file__).parents[2]
 
 
 @pytest.fixture(scope="module")
-def cluster(engine: docker.DockerClient) -> Iterator[swarm_peer.Swarm]:
-    with swarm_peer.swarm(engine, [BASE]) as made:
-        print(f"\nswarm of 3 nodes ready, {BASE} on each, in {made.setup_seconds:.1f} s")
-        yield made
+def cluster(swarm_cluster: tuple[swarm_peer.Swarm, int]) -> swarm_peer.Swarm:
+    return swarm_cluster[0]  # the session's swarm (tests/e2e/conftest.py)
 
 
 def _labels(names: StackNames, role: str) -> dict[str, str]:

@@ -42,10 +42,8 @@ NODE_ENV = ["NODE={{.Node.Hostname}}"]
 
 
 @pytest.fixture(scope="module")
-def cluster(engine: docker.DockerClient) -> Iterator[swarm_peer.Swarm]:
-    with swarm_peer.swarm(engine, [BASE]) as made:
-        print(f"\nswarm of 3 nodes ready, {BASE} on each, in {made.setup_seconds:.1f} s")
-        yield made
+def cluster(swarm_cluster: tuple[swarm_peer.Swarm, int]) -> swarm_peer.Swarm:
+    return swarm_cluster[0]  # the session's swarm (tests/e2e/conftest.py)
 
 
 @contextlib.contextmanager

@@ -40,7 +40,8 @@ def test_swarm_refuses_network_isolation_with_the_setting_to_change() -> None:
 
 
 def test_swarm_refuses_built_images_without_a_registry_every_node_reaches() -> None:
-    assert "registry.enabled: notebook images built by the stack (Default)" in problems({**SWARM, "registry": {}})
+    unregistered = problems({**SWARM, "registry": {}})
+    assert "registry.enabled: notebook images built by the stack (Default)" in unregistered
     loopback = problems({**SWARM, "registry": {"enabled": True}})
     assert "registry.address: 127.0.0.1 cannot be reached from other swarm nodes" in loopback
     anywhere = problems({**SWARM, "registry": {"enabled": True, "address": "0.0.0.0"}})
