@@ -178,7 +178,8 @@ def decide(policy: PolicyDocument, method: str, path: str, query: dict[str, str]
     if version and (int(version.group(1)), int(version.group(2))) < MIN_API_VERSION:
         return Refused(f"API version {version.group(1)}.{version.group(2)} is older than 1.40")
     route = api_path(path)
-    if policy["orchestrator"] == "swarm" and (route.startswith("/services/") or route == "/tasks"):
+    # `get`: a policy file rendered before the key existed is a plain Docker stack's.
+    if policy.get("orchestrator") == "swarm" and (route.startswith("/services/") or route == "/tasks"):
         return _swarm(policy, method, route, query, body)
     if route == "/containers/create" and method == "POST":
         problems = create_problems(policy, query.get("name", ""), body)

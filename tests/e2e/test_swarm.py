@@ -22,13 +22,15 @@ import docker
 import docker.errors
 import pytest
 
-from tests.deployers import Deployer
+from tests.deployers import Deployer, DeployError
 from tests.e2e.conftest import (
+    TEST_IMAGES,
     USER_PASSWORD,
     Deployment,
     StackFactory,
     free_port,
     stack_factory,
+    stack_objects,
 )
 from tests.e2e.hubclient import HubError, HubUser
 from tests.e2e.names import resolve
@@ -39,6 +41,8 @@ DOMAIN = "swarm.test"
 USERS = [f"student{n:02d}" for n in range(1, 13)]
 SPAWN_TIMEOUT = 300.0  # seconds: twelve servers on three nested engines on a 2-core machine
 STACK_LABEL = "org.jupyterhub-docker.stack"
+# A notebook image the engine has (pulled, not built): a stack without a registry.
+PULLED = {"image": TEST_IMAGES["base"]}
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +98,29 @@ def hub_log_on_failure(swarm: swarm_peer.Swarm, stack: Deployment) -> Iterator[N
                 log = swarm.manager.containers.get(f"{stack.prefix}-{role}").logs(tail=150)
                 print(f"--- {role} log ---\n{log.decode(errors='replace')}")
         raise
+
+
+def test_swarm_a_worker_or_an_engine_outside_a_swarm_fails_before_anything_is_created(
+    cluster: tuple[swarm_peer.Swarm, int], swarm_stacks: StackFactory, engine: docker.DockerClient
+) -> None:
+    swarm, registry_port = cluster
+    worker = swarm.node("node2")
+    config = _swarm_config(swarm, worker, registry_port)
+    with pytest.raises(DeployError) as failure:
+        swarm_stacks({"type": "shared-password", "allowAll": True}, name="swarmworker", **config)
+    assert "orchestrator is swarm, but this engine is a worker, not a manager" in str(failure.value)
+    assert _stack_objects_on(worker, "swarmworker") == EMPTY
+    assert _stack_objects_on(swarm.nodes[0], "swarmworker") == EMPTY
+    # This machine's own engine is in no swarm.
+    with pytest.raises(DeployError) as failure:
+        swarm_stacks(
+            {"type": "shared-password", "allowAll": True},
+            name="swarmnone",
+            secret_config={"auth.password": USER_PASSWORD},
+            extra={"orchestrator": "swarm", "network": {"isolation": False}, "notebook": PULLED},
+        )
+    assert "this engine is not in a swarm (state: inactive)" in str(failure.value)
+    assert stack_objects(engine, "swarmnone") == {"containers": [], "volumes": [], "networks": []}
 
 
 def _user(stack: Deployment, name: str, ca_file: Path) -> HubUser:
@@ -199,6 +226,9 @@ def test_swarm_draining_a_worker_moves_no_home_and_the_hub_keeps_serving(
             assert stranded.get_contents(f"{stranded.name}.ipynb").status_code == 200
 
 
+EMPTY: dict[str, list[str]] = {"containers": [], "volumes": [], "networks": []}
+
+
 def _stack_objects_on(node: swarm_peer.Node, stack: str) -> dict[str, list[str]]:
     label = f"{STACK_LABEL}={stack}"
     client = node.client
@@ -217,6 +247,5 @@ def test_swarm_destroy_leaves_nothing_on_any_node(
     assert sum(len(o["volumes"]) for o in before.values()) >= len(USERS), before
     stack.destroy()
     assert swarm.manager.services.list(filters={"label": f"{STACK_LABEL}={stack.spec.name}"}) == []
-    empty: dict[str, list[str]] = {"containers": [], "volumes": [], "networks": []}
     for node in swarm.nodes:
-        assert _stack_objects_on(node, stack.spec.name) == empty, node.hostname
+        assert _stack_objects_on(node, stack.spec.name) == EMPTY, node.hostname
