@@ -171,6 +171,8 @@ def test_swarm_policy_passes_every_call_the_real_spawner_makes_for_the_default_c
     assert ("POST", "/auth") in routes, "the registry login (hub/apply.py) goes through the proxy too"
     body = created_body(SWARM)
     assert set(body) == {"Name", "Labels", "TaskTemplate", "EndpointSpec"}
+    # Reached by the task's own address, not a virtual IP (hub/swarm_spawner.py `_specs`).
+    assert body["EndpointSpec"] == {"Mode": "dnsrr"}
     container = body["TaskTemplate"]["ContainerSpec"]
     assert container["CapabilityDrop"] == ["ALL"] and "CapabilityAdd" not in container
     # The home's name filled in for this user (hub/swarm_spawner.py `mounts`).
