@@ -470,10 +470,12 @@ def run_stock(engine: docker.DockerClient, workdir: Path, users: int) -> Result:
 
 
 def run_swarm(engine: docker.DockerClient, workdir: Path, users: int) -> Result:
-    # Imported here: bench.swarm_burst builds on this module's helpers.
+    # Imported here: bench.swarm_burst builds on this module's helpers. LOG_DIR and HUB_EXTRA go
+    # as arguments: run as `python -m bench.burst`, this module is __main__, and the bench.burst that
+    # bench.swarm_burst imports is another copy, whose globals main() never set.
     from bench.swarm_burst import run_swarm as run
 
-    return run(engine, workdir, users)
+    return run(engine, workdir, users, LOG_DIR, HUB_EXTRA)
 
 
 MODES: dict[str, Callable[[docker.DockerClient, Path, int], Result | None]] = {
@@ -518,7 +520,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--hub-extra-config",
-        help="JSON given to this project's stacks (cold, prestarted) as hub.extraConfig, "
+        help="JSON given to this project's stacks (cold, prestarted, swarm) as hub.extraConfig, "
         'e.g. \'{"QueuedDockerSpawner": {"boot_slots": 8}}\'',
     )
     parser.add_argument("--logs", type=Path, help="save each mode's hub log (timestamped) here")

@@ -21,11 +21,11 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import docker
 import docker.errors
 
-import bench.burst
 from bench.bench import PASSWORD, memory_mib, throwaway_stack
 from bench.burst import (
     SETTLE_SECONDS,
@@ -80,7 +80,13 @@ def servers_per_node(swarm: swarm_peer.Swarm, stack: str, prefix: str) -> Counte
 
 
 def burst(
-    swarm: swarm_peer.Swarm, stack: str, target: Target, ca_file: Path, result: Result, deployed_in: float
+    swarm: swarm_peer.Swarm,
+    stack: str,
+    target: Target,
+    ca_file: Path,
+    result: Result,
+    deployed_in: float,
+    log_dir: Path | None,
 ) -> None:
     names = user_names(result.users)
     gate = threading.Barrier(len(names))
@@ -101,9 +107,9 @@ def burst(
     result.create_spread = spread(creates)
     placed = servers_per_node(swarm, stack, target.user_prefix)
     log(f"swarm: all {len(names)} ready, max {max(result.latencies):.1f} s; servers per node {dict(placed)}")
-    if bench.burst.LOG_DIR is not None:  # --logs: the hub runs as a container on the manager
-        bench.burst.LOG_DIR.mkdir(parents=True, exist_ok=True)
-        (bench.burst.LOG_DIR / "swarm-hub.log").write_bytes(
+    if log_dir is not None:  # --logs: the hub runs as a container on the manager
+        log_dir.mkdir(parents=True, exist_ok=True)
+        (log_dir / "swarm-hub.log").write_bytes(
             swarm.manager.containers.get(target.hub).logs(timestamps=True)
         )
     time.sleep(SETTLE_SECONDS)
@@ -124,14 +130,20 @@ def burst(
     )
 
 
-def run_swarm(engine: docker.DockerClient, workdir: Path, users: int) -> Result:
+def run_swarm(
+    engine: docker.DockerClient,
+    workdir: Path,
+    users: int,
+    log_dir: Path | None,
+    hub_extra: dict[str, Any],
+) -> Result:
     result = Result("swarm", users)
     images = [TEST_IMAGES["base"], TEST_IMAGES["proxy"], TEST_IMAGES["edge"], TEST_IMAGES["registry"]]
     log("swarm: starting three nested nodes")
     with swarm_peer.swarm(engine, images, registry_port=(registry_port := free_port())) as swarm:
         log(f"swarm: ready in {swarm.setup_seconds:.0f} s")
         config = swarm_config(swarm, swarm.nodes[0], registry_port, PASSWORD)
-        extra = config["extra"]
+        extra = {**config["extra"], **hub_extra}
         # Room for all N at once, as in the other modes: the burst measures waiting, not refusals.
         extra["spawner"] = {**extra["spawner"], "concurrentSpawnLimit": users, "activeServerLimit": users}
         spec, deployer = throwaway_stack(workdir, extra=extra, secret_config=config["secret_config"])
@@ -142,7 +154,15 @@ def run_swarm(engine: docker.DockerClient, workdir: Path, users: int) -> Result:
             deployed_in = time.monotonic() - began
             ca_file = workdir / f"{spec.name}-ca.pem"
             ca_file.write_text(outputs["caCertificate"])
-            burst(swarm, spec.name, stack_target(spec.name, outputs["url"]), ca_file, result, deployed_in)
+            burst(
+                swarm,
+                spec.name,
+                stack_target(spec.name, outputs["url"]),
+                ca_file,
+                result,
+                deployed_in,
+                log_dir,
+            )
         finally:
             deployer.destroy(spec)
     return result
