@@ -2,7 +2,7 @@
 long until each has a working server, what CPU each spawn costs and where, and what an idle
 server holds in memory.
 
-    .venv/bin/python -m bench.burst [--users 30] [--modes cold,prestarted,stock]
+    .venv/bin/python -m bench.burst [--users 30] [--modes cold,prestarted,stock] [--modes swarm]
 
 Modes, run one after the other in the same invocation (each on its own throwaway objects):
 - `cold`: this project's shared-password stack; nobody has a server when the burst starts.
@@ -13,6 +13,8 @@ Modes, run one after the other in the same invocation (each on its own throwaway
   defaults plus only what it needs to work here (see `STOCK_CONFIG`), the same notebook image.
   The hub image has no node, hence no in-hub configurable-http-proxy: the stack's proxy image
   runs as a separate container, and the stock config points the hub at it.
+- `swarm` (not in the default `--modes`): the e2e test's stack on a nested three-node Docker
+  Swarm (tests/peers/swarm), its servers Swarm services; see bench/swarm_burst.py.
 
 A user is ready when the lab page has loaded and /user/<name>/api/status answers 200; the time
 counts from submitting the login form (the form is loaded first, as a person has it open). CPU is
@@ -160,10 +162,14 @@ def cpu_used(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
 
 
 # --- a person logging in -------------------------------------------------------------------------
-def login_until_ready(url: str, name: str, password: str, gate: threading.Barrier) -> float:
+def login_until_ready(
+    url: str, name: str, password: str, gate: threading.Barrier, *, ca_file: Path | None = None
+) -> float:
     """Seconds from submitting the login form until the lab page has loaded and the server's
-    API answers 200, as this person's browser would get there."""
+    API answers 200, as this person's browser would get there (trusting `ca_file` if given)."""
     user = HubUser(url, name)
+    if ca_file is not None:
+        user.trusting(ca_file)
     xsrf = user.open_login_form()
     gate.wait(timeout=120)
     started = time.monotonic()
@@ -206,10 +212,13 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 @contextmanager
-def watching_creates(engine: docker.DockerClient, prefix: str) -> Iterator[list[float]]:
-    """The engine's `create` events of user containers while the block runs (followed live: the
-    engine keeps only its last 256 events for a later query, fewer than a busy burst makes)."""
-    stream = engine.events(filters={"type": "container", "event": "create"}, decode=True)
+def watching_creates(
+    engine: docker.DockerClient, prefix: str, kind: str = "container"
+) -> Iterator[list[float]]:
+    """The engine's `create` events of user containers (or, `kind="service"` on a Swarm
+    manager, services) while the block runs (followed live: the engine keeps only its last 256
+    events for a later query, fewer than a busy burst makes)."""
+    stream = engine.events(filters={"type": kind, "event": "create"}, decode=True)
     times: list[float] = []
 
     def follow() -> None:
@@ -460,10 +469,22 @@ def run_stock(engine: docker.DockerClient, workdir: Path, users: int) -> Result:
     return result
 
 
+def run_swarm(engine: docker.DockerClient, workdir: Path, users: int) -> Result:
+    # Imported here: bench.swarm_burst builds on this module's helpers. LOG_DIR and HUB_EXTRA go
+    # as arguments: run as `python -m bench.burst`, this module is __main__, and the bench.burst that
+    # bench.swarm_burst imports is another copy, whose globals main() never set.
+    from bench.swarm_burst import run_swarm as run
+
+    return run(engine, workdir, users, LOG_DIR, HUB_EXTRA)
+
+
 MODES: dict[str, Callable[[docker.DockerClient, Path, int], Result | None]] = {
     "cold": run_cold,
     "prestarted": run_prestarted,
     "stock": run_stock,
+    # Not in the default --modes: it starts a nested three-node swarm (~40 s) and deploys on it
+    # (~90 s). See bench/swarm_burst.py for what it can and cannot measure there.
+    "swarm": run_swarm,
 }
 
 
@@ -474,14 +495,16 @@ def table(results: list[Result]) -> str:
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
-        cpu = r.cpu
-        total = sum(cpu.values())
+        # A group a mode could not measure honestly is missing from r.cpu: "-", and so is the total.
+        cpu = {group: f"{r.cpu[group]:.2f}" if group in r.cpu else "-" for group in GROUPS}
+        total = f"{sum(r.cpu.values()):.2f}" if all(group in r.cpu for group in GROUPS) else "-"
         spread = f"{r.create_spread:.1f} s" if r.create_spread is not None else "-"
+        idle = f"{r.idle_mib:.0f}" if r.idle_mib is not None else "-"
         p50, p95 = statistics.median(r.latencies), percentile(r.latencies, 0.95)
         lines.append(
             f"| {r.mode} | {r.users} | {p50:.1f} | {p95:.1f} | {max(r.latencies):.1f} | "
-            f"{cpu['hub']:.2f} / {cpu['proxy']:.2f} / {cpu['users']:.2f} / "
-            f"{cpu['engine']:.2f} (+ {cpu['docker-proxy']:.2f}) = {total:.2f} | {spread} | {r.idle_mib:.0f} |"
+            f"{cpu['hub']} / {cpu['proxy']} / {cpu['users']} / "
+            f"{cpu['engine']} (+ {cpu['docker-proxy']}) = {total} | {spread} | {idle} |"
         )
     notes = [f"- {r.mode}: {r.note}" for r in results if r.note]
     return "\n".join(lines + (["", *notes] if notes else []))
@@ -497,7 +520,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--hub-extra-config",
-        help="JSON given to this project's stacks (cold, prestarted) as hub.extraConfig, "
+        help="JSON given to this project's stacks (cold, prestarted, swarm) as hub.extraConfig, "
         'e.g. \'{"QueuedDockerSpawner": {"boot_slots": 8}}\'',
     )
     parser.add_argument("--logs", type=Path, help="save each mode's hub log (timestamped) here")

@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import docker
 import docker.errors
@@ -36,10 +35,9 @@ from tests.e2e.hubclient import HubError, HubUser
 from tests.e2e.names import resolve
 from tests.e2e.polling import eventually
 from tests.peers.swarm import peer as swarm_peer
+from tests.peers.swarm.stack import DOMAIN, SPAWN_TIMEOUT, swarm_config
 
-DOMAIN = "swarm.test"
 USERS = [f"student{n:02d}" for n in range(1, 13)]
-SPAWN_TIMEOUT = 300.0  # seconds: twelve servers on three nested engines on a 2-core machine
 STACK_LABEL = "org.jupyterhub-docker.stack"
 # A notebook image the engine has (pulled, not built): a stack without a registry.
 PULLED = {"image": TEST_IMAGES["base"]}
@@ -56,32 +54,13 @@ def swarm_stacks(deployer: Deployer, tmp_path_factory: pytest.TempPathFactory) -
         yield make
 
 
-def _swarm_config(cluster: swarm_peer.Swarm, node: swarm_peer.Node, registry_port: int) -> dict[str, Any]:
-    return {
-        "secret_config": {
-            "auth.password": USER_PASSWORD,
-            "dockerTls.ca": node.tls.ca,
-            "dockerTls.cert": node.tls.cert,
-            "dockerTls.key": node.tls.key,
-        },
-        "extra": {
-            "dockerHost": f"tcp://{node.address}:2376",
-            "orchestrator": "swarm",
-            "network": {"isolation": False},
-            "registry": {"enabled": True, "address": cluster.nodes[0].address, "port": registry_port},
-            "tls": {"mode": "self-signed", "domain": DOMAIN},
-            "publish": {"address": "0.0.0.0", "port": free_port(), "httpsPort": free_port()},
-            "spawner": {"memLimit": "384M", "cpuLimit": 0.5, "startTimeout": int(SPAWN_TIMEOUT)},
-        },
-    }
-
-
 @pytest.fixture(scope="module")
 def stack(cluster: tuple[swarm_peer.Swarm, int], swarm_stacks: StackFactory) -> Deployment:
     swarm, registry_port = cluster
     began = time.monotonic()
     made = swarm_stacks(
-        {"type": "shared-password", "allowAll": True}, **_swarm_config(swarm, swarm.nodes[0], registry_port)
+        {"type": "shared-password", "allowAll": True},
+        **swarm_config(swarm, swarm.nodes[0], registry_port, USER_PASSWORD),
     )
     print(f"swarm stack deployed in {time.monotonic() - began:.1f} s")
     return made
