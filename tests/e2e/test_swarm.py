@@ -27,7 +27,6 @@ from tests.e2e.conftest import (
     USER_PASSWORD,
     Deployment,
     StackFactory,
-    free_port,
     stack_factory,
     stack_objects,
 )
@@ -84,7 +83,7 @@ def test_swarm_a_worker_or_an_engine_outside_a_swarm_fails_before_anything_is_cr
 ) -> None:
     swarm, registry_port = cluster
     worker = swarm.node("node2")
-    config = _swarm_config(swarm, worker, registry_port)
+    config = swarm_config(swarm, worker, registry_port, USER_PASSWORD)
     with pytest.raises(DeployError) as failure:
         swarm_stacks({"type": "shared-password", "allowAll": True}, name="swarmworker", **config)
     assert "orchestrator is swarm, but this engine is a worker, not a manager" in str(failure.value)
