@@ -139,7 +139,9 @@ def throttling(c: Config, settings: Settings, resources: tuple[int, int] | None)
         cpus, memory = resources
         if spawns is None:
             spawns = max(MIN_CONCURRENT_SPAWNS, SPAWNS_PER_CPU * cpus)
-        if active is None:
+        # On a swarm the engine the hub asks is the manager alone: its memory says nothing of
+        # the nodes the servers run on, so the active limit is the stack's (none by default).
+        if active is None and spawner["orchestrator"] != "swarm":
             limits = [p["memLimit"] for p in settings.get("profiles", [])] or [spawner["memLimit"]]
             active = max(1, int(memory * MEMORY_SHARE) // max(memory_bytes(size) for size in limits))
     if spawns is not None:

@@ -10,6 +10,7 @@ import pytest
 from docker.types import HostConfig
 from jupyterhub_idle_culler import IdleCuller  # type: ignore[import-untyped]
 from tornado import web
+from traitlets.config import Config
 
 from components.config import ConfigError, parse_stack_config
 from hub import culling, hardening, profiles
@@ -164,6 +165,23 @@ def test_throttling_follows_the_host_unless_set() -> None:
     throttling(c, fixed, (64, 2**40))
     assert (c.JupyterHub.concurrent_spawn_limit, c.JupyterHub.active_server_limit) == (5, 0)
     assert memory_bytes("1536M") == 1536 * 2**20
+
+
+def test_on_a_swarm_the_managers_memory_does_not_cap_the_class() -> None:
+    swarm = {
+        "auth": SHARED,
+        "orchestrator": "swarm",
+        "network": {"isolation": False},
+        "notebook": {"image": "quay.io/jupyter/base-notebook:2024-12-02"},
+    }
+    settings, _ = documents(swarm)
+    c = Config()
+    throttling(c, settings, (2, 4 * 2**30))
+    assert c.JupyterHub.concurrent_spawn_limit == 50
+    assert "active_server_limit" not in c.JupyterHub
+    settings, _ = documents({**swarm, "spawner": {"activeServerLimit": 40}})
+    throttling(c, settings, (2, 4 * 2**30))
+    assert c.JupyterHub.active_server_limit == 40
 
 
 @pytest.mark.parametrize(
