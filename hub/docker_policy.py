@@ -347,14 +347,21 @@ def _namespaces(policy: PolicyDocument, host: dict[str, Any]) -> list[str]:
     ]
 
 
-def _capabilities(policy: PolicyDocument, host: dict[str, Any]) -> list[str]:
+def capability_problems(policy: PolicyDocument, dropped: Any, added: Any, drop_field: str) -> list[str]:
+    """Every capability dropped, and added back only the start-as-root set where the stack opts
+    in: the same rule for a container's HostConfig and a service's ContainerSpec."""
     problems = []
-    if "ALL" not in {str(cap).upper() for cap in host.get("capdrop") or []}:
-        problems.append("CapDrop must be ALL")
+    if "ALL" not in {str(cap).upper() for cap in dropped or []}:
+        problems.append(f"{drop_field} must be ALL")
     allowed = set(policy["capabilities"])
-    added = {str(cap).upper().removeprefix("CAP_") for cap in host.get("capadd") or []}
-    if added - allowed:
-        problems.append(f"capabilities {sorted(added - allowed)} are refused (allowed: {sorted(allowed)})")
+    extra = {str(cap).upper().removeprefix("CAP_") for cap in added or []} - allowed
+    if extra:
+        problems.append(f"capabilities {sorted(extra)} are refused (allowed: {sorted(allowed)})")
+    return problems
+
+
+def _capabilities(policy: PolicyDocument, host: dict[str, Any]) -> list[str]:
+    problems = capability_problems(policy, host.get("capdrop"), host.get("capadd"), "CapDrop")
     options = set(host.get("securityopt") or [])
     if not options & NO_NEW_PRIVILEGES or options - NO_NEW_PRIVILEGES:
         problems.append(f"SecurityOpt must be no-new-privileges and nothing else, not {sorted(options)}")

@@ -22,7 +22,7 @@ import re
 from typing import Any
 
 # hub/docker_policy.py imports this module where it routes a Swarm call, not at its top.
-from hub.docker_policy import PolicyDocument, _struct, _volume_allowed
+from hub.docker_policy import PolicyDocument, _struct, _volume_allowed, capability_problems
 
 # The node a home volume lives on, as StackSwarmSpawner pins it (swarmkit node IDs are
 # lower-case base36).
@@ -117,12 +117,12 @@ def _container_problems(policy: PolicyDocument, container: dict[str, Any]) -> li
         problems.append(f"image {container.get('image')!r} is not one of the stack's notebook images")
     # The firewall and the cleanup find user servers' containers by these labels.
     problems += _labels_problems(policy, container.get("labels"), "ContainerSpec")
-    if "ALL" not in {str(cap).upper() for cap in container.get("capabilitydrop") or []}:
-        problems.append("ContainerSpec.CapabilityDrop must be ALL")
-    allowed = set(policy["capabilities"])
-    added = {str(cap).upper().removeprefix("CAP_") for cap in container.get("capabilityadd") or []}
-    if added - allowed:
-        problems.append(f"capabilities {sorted(added - allowed)} are refused (allowed: {sorted(allowed)})")
+    problems += capability_problems(
+        policy,
+        container.get("capabilitydrop"),
+        container.get("capabilityadd"),
+        "ContainerSpec.CapabilityDrop",
+    )
     user = container.get("user")
     # Root only where the stack starts as root (the image switches user itself); a service spec
     # has no no-new-privileges, so no other user is sent either.
