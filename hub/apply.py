@@ -18,7 +18,15 @@ from typing import Any
 
 from traitlets.config import Config
 
-from hub.contract import DATA_DIR, AuthSettings, OidcSettings, Secrets, Settings, SharedFolderSettings
+from hub.contract import (
+    DATA_DIR,
+    AuthSettings,
+    OidcSettings,
+    Secrets,
+    Settings,
+    SharedFolderSettings,
+    memory_bytes,
+)
 from hub.hardening import create_kwargs, host_config
 from hub.names import escape
 from hub.profiles import StackSpawner
@@ -243,7 +251,7 @@ def _spawner(c: Config, settings: Settings, secrets: Secrets) -> None:
     # No capabilities, no new privileges, a PIDs limit, optionally a read-only root filesystem
     # (hub/hardening.py); a profile's choice rebuilds both at its start (hub/profiles.py).
     c.DockerSpawner.extra_host_config = host_config(spawner, spawner["startsAsRoot"])
-    c.DockerSpawner.mem_limit = spawner["memLimit"]
+    c.DockerSpawner.mem_limit = memory_bytes(spawner["memLimit"])
     c.DockerSpawner.cpu_limit = spawner["cpuLimit"]
     c.Spawner.start_timeout = spawner["startTimeout"]
     c.Spawner.http_timeout = spawner["startTimeout"]

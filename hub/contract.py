@@ -10,6 +10,7 @@ Plain TypedDicts: the documents are JSON, and the hub image needs no extra depen
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal, NotRequired, TypedDict
 
 SETTINGS_FILE = "/etc/jupyterhub/settings.json"
@@ -242,3 +243,18 @@ class Secrets(TypedDict):
     clientSecret: NotRequired[str]
     ldapSearchPassword: NotRequired[str]
     registryPassword: NotRequired[str]
+
+
+_SIZE = re.compile(r"^([0-9]+)([kKmMgGtT]?)$")
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+def memory_bytes(size: str) -> int:
+    """A memory size of the settings ("512M", "2G", "2g", "1073741824") in bytes, with
+    JupyterHub's binary units (jupyterhub/traitlets.py `ByteSpecification`). The hub hands
+    DockerSpawner this number, not the text: ByteSpecification itself reads only upper-case
+    suffixes, and the stack config accepts both. The API proxy allows exactly this number."""
+    match = _SIZE.match(size.strip())
+    if not match:
+        raise ValueError(f"{size!r} is not a memory size such as 512M or 2G")
+    return int(match.group(1)) * _UNITS[match.group(2).lower()]

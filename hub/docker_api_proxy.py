@@ -21,22 +21,28 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import docker
 import requests
 from tornado import httpserver, ioloop, web
 
+from hub.api_request import canonical_body
 from hub.docker_policy import (
+    API_VERSION,
     INFO_FIELDS,
+    NO_BODY,
     POLICY_FILE,
     PORT,
+    ApiRequest,
     Decision,
     Forward,
     PolicyDocument,
     Refused,
     decide,
+    is_stack_home,
     is_user_server,
+    read_request,
 )
 from hub.service_policy import is_user_service
 
@@ -52,6 +58,21 @@ FORWARDED_HEADERS = ("Content-Type", "X-Registry-Auth")
 ENGINE_TIMEOUT = 300
 # As many requests at once as the hub's docker-py pool sends (hub/throughput.py).
 THREADS = 10
+
+
+def capped_version(version: dict[str, Any]) -> dict[str, Any]:
+    """The engine's `/version`, saying at most the API version the policy was written for: a
+    client that negotiates (docker-py's version="auto") then speaks it to a newer engine."""
+
+    def number(text: Any) -> tuple[int, ...]:
+        try:
+            return tuple(int(part) for part in str(text).split("."))
+        except ValueError:
+            return (0,)
+
+    if number(version.get("ApiVersion")) > number(API_VERSION):
+        version = {**version, "ApiVersion": API_VERSION}
+    return version
 
 
 @dataclass(frozen=True)
@@ -90,89 +111,109 @@ class ProxyHandler(web.RequestHandler):
 
     async def _handle(self) -> None:
         request = self.request
-        method, path = request.method or "GET", request.path
-        if any(len(values) > 1 for values in request.query_arguments.values()):
-            # tornado keeps the last of a repeated argument, the engine (Go) the first.
-            self._answer(
-                403, {"message": "refused by the stack's Docker API proxy: a repeated query argument"}
-            )
+        # Read once (hub/api_request.py): the policy decides on what was read, and the engine is
+        # sent what was decided, encoded again; the client's target and body go no further.
+        read = read_request(request.method or "GET", request.uri or "", request.body or b"")
+        decision: Decision | Missing = read if isinstance(read, Refused) else decide(self.policy, read)
+        if isinstance(read, Refused) or isinstance(decision, Refused):
+            self._refuse(decision)  # type: ignore[arg-type]
             return
-        query = {key: self.get_query_argument(key) for key in request.query_arguments}
-        body: Any = None
-        if request.body:
-            try:
-                body = json.loads(request.body)
-            except ValueError:
-                # Not JSON: kept as text, which no route the policy allows accepts.
-                body = request.body.decode(errors="replace")
-        decision: Decision | Missing = decide(self.policy, method, path, query, body)
-        uri = request.uri or path
-        if isinstance(decision, Forward) and decision.target is not None:
-            decision, inspected = await self._resolve_target(decision.target)
+        assert isinstance(decision, Forward) and isinstance(read, ApiRequest)
+        forward = decision
+        route, query = forward.route, forward.query
+        if forward.target is not None:
+            decision, inspected = await self._resolve_target(forward.target)
             if inspected is not None:
-                if method == "GET" and path.endswith("/json") and not request.query_arguments:
+                if read.method == "GET" and route.endswith("/json"):
                     # An inspect: the check's own inspect is the answer (one engine call, not two).
-                    self._relay(inspected, method)
+                    self._relay(inspected, read.method)
                     return
                 # The call names the container by the full ID its inspect returned, so a name
                 # reused in between cannot redirect it.
                 container_id = str(inspected.json()["Id"])
-                uri = _CONTAINER_SEGMENT.sub(lambda m: m.group(1) + container_id, uri, count=1)
-        if isinstance(decision, Forward) and (service := decision.service) is not None:
-            forward = decision
-            decision, inspected = await self._resolve_service(service)
+                route = _CONTAINER_SEGMENT.sub(lambda m: m.group(1) + container_id, route, count=1)
+        if isinstance(decision, Forward) and forward.service is not None:
+            decision, inspected = await self._resolve_service(forward.service)
             if inspected is not None:
                 service_id = str(inspected.json()["ID"])
                 if forward.task_filters is not None:
                     # The engine reads the filters this proxy wrote, naming the checked service by
                     # its full ID: a name or ID prefix cannot match another service in between.
-                    filters = {**forward.task_filters, "service": [service_id]}
-                    uri = path + "?" + urlencode({"filters": json.dumps(filters)})
-                elif method == "GET":
+                    query = {"filters": json.dumps({**forward.task_filters, "service": [service_id]})}
+                elif read.method == "GET":
                     # An inspect: the check's own inspect is the answer.
-                    self._relay(inspected, method)
+                    self._relay(inspected, read.method)
                     return
                 else:
-                    uri = _SERVICE_SEGMENT.sub(lambda m: m.group(1) + service_id, uri, count=1)
+                    route = _SERVICE_SEGMENT.sub(lambda m: m.group(1) + service_id, route, count=1)
                 decision = forward
+        for volume in forward.volumes:
+            if isinstance(decision, Forward):
+                decision = await self._check_home(volume)
+        if isinstance(decision, (Missing, Refused)):
+            self._refuse(decision)
+            return
+        headers = {}
+        if forward.body is not NO_BODY:
+            headers["Content-Type"] = "application/json"
+        if forward.registry_auth and (auth := request.headers.get("X-Registry-Auth")):
+            headers["X-Registry-Auth"] = auth
+        body = canonical_body(forward.body) if forward.body is not NO_BODY else None
+        answer = await self.engine.request(read.method, read.target.uri(route, query), body, headers)
+        if forward.trim_info and answer.ok:
+            info = answer.json()
+            self._answer(answer.status_code, {key: info[key] for key in INFO_FIELDS if key in info})
+            return
+        if forward.cap_version and answer.ok:
+            self._answer(answer.status_code, capped_version(answer.json()))
+            return
+        self._relay(answer, read.method)
+
+    def _refuse(self, decision: Refused | Missing) -> None:
         if isinstance(decision, Missing):
             # The engine's words (docker-py and dockerspawner look at the status only).
             self._answer(404, {"message": f"No such {decision.kind}: {decision.name}"})
             return
-        if isinstance(decision, Refused):
-            log.warning("refused %s %s: %s", method, path, decision.reason)
-            self._answer(403, {"message": f"refused by the stack's Docker API proxy: {decision.reason}"})
-            return
-        headers = {name: value for name in FORWARDED_HEADERS if (value := request.headers.get(name))}
-        if not decision.registry_auth:
-            headers.pop("X-Registry-Auth", None)
-        answer = await self.engine.request(method, uri, request.body or None, headers)
-        if decision.trim_info and answer.ok:
-            info = answer.json()
-            self._answer(answer.status_code, {key: info[key] for key in INFO_FIELDS if key in info})
-            return
-        self._relay(answer, method)
+        log.warning("refused %s %s: %s", self.request.method, self.request.path, decision.reason)
+        self._answer(403, {"message": f"refused by the stack's Docker API proxy: {decision.reason}"})
 
     async def _resolve_target(self, target: str) -> tuple[Decision | Missing, requests.Response | None]:
         """A call on one container: allowed on the stack's user servers only, decided from the
         engine's own inspect of it, which is returned with the decision when it allows."""
-        inspected = await self.engine.request("GET", f"/containers/{quote(target, safe='')}/json", None, {})
+        inspected = await self.engine.request(
+            "GET", f"/v{API_VERSION}/containers/{quote(target, safe='')}/json", None, {}
+        )
         if inspected.status_code == 404:
             # As the engine answers, so DockerSpawner sees a server that is gone as gone.
             return Missing(target), None
         if not inspected.ok or not is_user_server(self.policy, inspected.json()):
             return Refused(f"container {target!r} is not one of the stack's user servers"), None
-        return Forward(), inspected
+        return Forward("", {}), inspected
 
     async def _resolve_service(self, service: str) -> tuple[Decision | Missing, requests.Response | None]:
         """As `_resolve_target`, for a Swarm service: the stack's user servers' services only,
         decided from the labels of the engine's own inspect of it."""
-        inspected = await self.engine.request("GET", f"/services/{quote(service, safe='')}", None, {})
+        inspected = await self.engine.request(
+            "GET", f"/v{API_VERSION}/services/{quote(service, safe='')}", None, {}
+        )
         if inspected.status_code == 404:
             return Missing(service, kind="service"), None
         if not inspected.ok or not is_user_service(self.policy, inspected.json()):
             return Refused(f"service {service!r} is not one of the stack's user servers"), None
-        return Forward(), inspected
+        return Forward("", {}), inspected
+
+    async def _check_home(self, volume: str) -> Decision:
+        """A home the create mounts: new (the engine creates it with the homes' labels, which
+        the policy checked), or one of this stack's by the engine's own labels. On a swarm the
+        manager sees no node's volumes; names and labels are checked there (hub/service_policy.py)."""
+        inspected = await self.engine.request(
+            "GET", f"/v{API_VERSION}/volumes/{quote(volume, safe='')}", None, {}
+        )
+        if inspected.status_code == 404:
+            return Forward("", {})
+        if not inspected.ok or not is_stack_home(self.policy, inspected.json()):
+            return Refused(f"volume {volume!r} exists and is not one of the stack's homes")
+        return Forward("", {})
 
     def _relay(self, answer: requests.Response, method: str) -> None:
         self.set_status(answer.status_code, answer.reason)

@@ -16,7 +16,7 @@ from docker.errors import APIError
 from dockerspawner import DockerSpawner
 from tornado import web
 
-from hub.contract import ProfileSettings, SpawnerSettings
+from hub.contract import ProfileSettings, SpawnerSettings, memory_bytes
 from hub.hardening import create_kwargs, device_requests, host_config
 
 FIELD = "profile"
@@ -90,7 +90,7 @@ def apply_profiles(profiles: list[ProfileSettings], spawner_settings: SpawnerSet
         profile = choose(profiles, spawner.user, user_options)
         spawner.profile = profile
         spawner.image = images[profile["image"]]
-        spawner.mem_limit = profile["memLimit"]
+        spawner.mem_limit = memory_bytes(profile["memLimit"])
         spawner.cpu_limit = profile["cpuLimit"]
         # The configured environment, kept from the first start, plus this profile's alone.
         base = getattr(spawner, "stack_environment", None)

@@ -9,7 +9,7 @@ from typing import Any
 
 from traitlets.config import Config
 
-from hub.contract import Secrets, Settings
+from hub.contract import Secrets, Settings, memory_bytes
 from hub.profiles import allowed, apply_profiles, options_from_form, render_form
 
 CULLER_CONFIG = str(Path(__file__).with_name("culler_config.py"))
@@ -118,15 +118,6 @@ def _docker_host_resources() -> tuple[int, int] | None:
             f"reading the Docker host's resources failed ({exc}); spawn limits left at defaults", flush=True
         )
         return None
-
-
-_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30}
-
-
-def memory_bytes(size: str) -> int:
-    """`2G` -> bytes, binary units as DockerSpawner's ByteSpecification reads them."""
-    unit = size[-1].lower() if size[-1].isalpha() else ""
-    return int(size.rstrip("kKmMgG")) * _UNITS[unit]
 
 
 def throttling(c: Config, settings: Settings, resources: tuple[int, int] | None) -> None:

@@ -2,11 +2,12 @@
 
 StackSwarmSpawner (hub/swarm_spawner.py, dockerspawner's SwarmSpawner underneath) calls, through
 the proxy, `create_service`, `inspect_service`, `remove_service` and `tasks`, nothing else of
-Swarm. A service spec is checked as hub/docker_policy.py checks a container's create: one of
-the stack's notebook images, its labels, the users' overlay network, all capabilities dropped
-(plus the start-as-root set where the stack opts in), the users' home volumes only (never with
-driver options), a tmpfs at /tmp; and where it may run: one profile's placement constraints,
-plus the `node.id==` pin of the home's node. Any field the spawner does not send is refused
+Swarm. A service spec is checked as hub/container_policy.py checks a container's create: one
+server shape whole (image, memory and CPU limits, user, added capabilities), its labels, the
+users' overlay network, all capabilities dropped, the server's own home at the home's target
+(never with driver options), a tmpfs at /tmp where the root filesystem is read-only, no restart;
+and where it may run: one profile's placement constraints, plus the `node.id==` pin of the
+home's node. Any field the spawner does not send is refused
 while it has a value, so a field added to the engine API later stays refused until someone
 decides it is safe (Secrets, Configs, Privileges, Sysctls, Hosts, Runtime, published ports,
 global mode...).
@@ -21,8 +22,18 @@ import json
 import re
 from typing import Any
 
-# hub/docker_policy.py imports this module where it routes a Swarm call, not at its top.
-from hub.docker_policy import PolicyDocument, _struct, _volume_allowed, capability_problems
+from hub.policy_document import PolicyDocument
+from hub.server_rules import (
+    Asked,
+    ServerName,
+    added_capabilities,
+    capability_problems,
+    home_problems,
+    is_default,
+    lowered,
+    server_name,
+    shape_problems,
+)
 
 # The node a home volume lives on, as StackSwarmSpawner pins it (swarmkit node IDs are
 # lower-case base36).
@@ -33,7 +44,7 @@ _SERVICE_KEYS = {"name", "labels", "tasktemplate", "endpointspec", "mode"}
 _TASK_KEYS = {"containerspec", "resources", "restartpolicy", "placement", "networks"}
 # What the spawner's ContainerSpec holds (hub/swarm_spawner.py `_specs`, dockerspawner's
 # `create_object`). Not among them: Privileges (seccomp, AppArmor, SELinux, credential specs),
-# Secrets, Configs, Sysctls, Hosts, DNSConfig, Isolation, Init, Groups, Healthcheck.
+# Secrets, Configs, Sysctls, Hosts, DNSConfig, Isolation, Init, Groups, Healthcheck, Dir.
 _CONTAINER_KEYS = {
     "image",
     "labels",
@@ -46,9 +57,10 @@ _CONTAINER_KEYS = {
     "user",
     "readonly",
 }
-_MOUNT_KEYS = {"target", "source", "type", "readonly", "volumeoptions", "tmpfsoptions"}
+_MOUNT_KEYS = {"target", "source", "type", "readonly", "volumeoptions"}
 _VOLUME_OPTION_KEYS = {"labels", "nocopy"}
 _LIMIT_KEYS = {"memorybytes", "nanocpus"}
+_RESTART_KEYS = {"condition", "delay", "maxattempts", "window"}
 # `tasks` filters the spawner sends (dockerspawner swarmspawner.py `get_task`, `create_object`).
 TASK_FILTERS = {"service", "desired-state"}
 
@@ -59,7 +71,7 @@ def _valued(document: dict[str, Any], allowed: set[str], where: str) -> list[str
     return [
         f"{where}.{key} is refused"
         for key, value in sorted(document.items())
-        if key not in allowed and value not in (None, False, "", [], {}, 0)
+        if key not in allowed and not is_default(value)
     ]
 
 
@@ -71,31 +83,56 @@ def _labels_problems(policy: PolicyDocument, labels: Any, where: str) -> list[st
     ]
 
 
-def service_problems(policy: PolicyDocument, body: dict[str, Any]) -> list[str]:
-    """Every reason a `services/create` body (keys already checked for ambiguity) is not a user
-    server of this stack."""
-    service = _struct(body)
+def service_problems(policy: PolicyDocument, body: Any) -> list[str]:
+    """Every reason a `services/create` body is not a user server of this stack."""
+    if not isinstance(body, dict):
+        return ["the request body is not a JSON object"]
+    service = lowered(body)
     problems = _valued(service, _SERVICE_KEYS, "service")
-    name = service.get("name")
-    if not isinstance(name, str) or not name.startswith(policy["containerPrefix"] + "-"):
-        problems.append(f"service name {name!r} does not start with {policy['containerPrefix']}-")
+    name = server_name(policy, service.get("name"))
+    if isinstance(name, str):
+        problems.append(f"service {name}")
     problems += _labels_problems(policy, service.get("labels"), "service")
     problems += _mode_problems(service.get("mode"))
-    endpoint = _struct(service.get("endpointspec"))
+    endpoint = lowered(service.get("endpointspec"))
     problems += _valued(endpoint, {"mode"}, "EndpointSpec")
     if endpoint.get("mode") not in (None, "", "vip", "dnsrr"):
         problems.append(f"EndpointSpec.Mode {endpoint.get('mode')!r} is refused")
-    task = _struct(service.get("tasktemplate"))
+    task = lowered(service.get("tasktemplate"))
     if not isinstance(task.get("containerspec"), dict):
         return [*problems, "TaskTemplate.ContainerSpec is missing"]
     problems += _valued(task, _TASK_KEYS, "TaskTemplate")
-    problems += _container_problems(policy, _struct(task["containerspec"]))
+    container = lowered(task["containerspec"])
+    problems += _container_problems(policy, name, container)
     problems += _network_problems(policy, task.get("networks"))
-    problems += _placement_problems(policy, _struct(task.get("placement")))
-    problems += _resources_problems(_struct(task.get("resources")))
-    if task.get("restartpolicy") is not None and not isinstance(task["restartpolicy"], dict):
-        problems.append("TaskTemplate.RestartPolicy is not an object")
+    problems += _placement_problems(policy, lowered(task.get("placement")))
+    resources = lowered(task.get("resources"))
+    problems += _resources_problems(resources)
+    limits = lowered(resources.get("limits"))
+    asked = Asked(
+        image=container.get("image"),
+        memory=limits.get("memorybytes"),
+        cpu=limits.get("nanocpus"),
+        user=container.get("user") or "",
+        capabilities=added_capabilities(container.get("capabilityadd")),
+        device_requests=None,
+    )
+    problems += shape_problems(policy, asked, "nanoCpus", "Resources.Limits")
+    problems += _restart_problems(task.get("restartpolicy"))
     return problems
+
+
+def _restart_problems(restart: Any) -> list[str]:
+    # The spawner's: never restarted (a crashing server would restart forever).
+    policy = lowered(restart)
+    if (
+        not isinstance(restart, dict)
+        or set(policy) - _RESTART_KEYS
+        or policy.get("condition") != "none"
+        or any(not is_default(policy.get(key)) for key in ("delay", "maxattempts", "window"))
+    ):
+        return [f"TaskTemplate.RestartPolicy {restart!r}: only Condition none"]
+    return []
 
 
 def _mode_problems(mode: Any) -> list[str]:
@@ -103,43 +140,53 @@ def _mode_problems(mode: Any) -> list[str]:
     # key counts even with an empty value ({"Global": {}} is global mode).
     if mode is None or mode == {}:
         return []
-    modes = _struct(mode)
+    modes = lowered(mode)
     replicated = modes.get("replicated")
-    replicas = _struct(replicated).get("replicas")
+    replicas = lowered(replicated).get("replicas")
     if set(modes) != {"replicated"} or not isinstance(replicated, dict) or replicas not in (None, 0, 1):
         return [f"Mode {mode!r}: only replicated, with at most one replica"]
-    return _valued(_struct(replicated), {"replicas"}, "Mode.Replicated")
+    return _valued(lowered(replicated), {"replicas"}, "Mode.Replicated")
 
 
-def _container_problems(policy: PolicyDocument, container: dict[str, Any]) -> list[str]:
+def _container_problems(
+    policy: PolicyDocument, name: ServerName | str, container: dict[str, Any]
+) -> list[str]:
     problems = _valued(container, _CONTAINER_KEYS, "ContainerSpec")
-    if container.get("image") not in policy["images"]:
-        problems.append(f"image {container.get('image')!r} is not one of the stack's notebook images")
     # The firewall and the cleanup find user servers' containers by these labels.
     problems += _labels_problems(policy, container.get("labels"), "ContainerSpec")
     problems += capability_problems(
-        policy,
-        container.get("capabilitydrop"),
-        container.get("capabilityadd"),
-        "ContainerSpec.CapabilityDrop",
+        container.get("capabilitydrop"), container.get("capabilityadd"), "ContainerSpec.CapabilityDrop"
     )
-    user = container.get("user")
-    # Root only where the stack starts as root (the image switches user itself); a service spec
-    # has no no-new-privileges, so no other user is sent either.
-    if user not in (None, "") and not (user == "0" and policy["capabilities"]):
-        problems.append(f"ContainerSpec.User {user!r} is refused")
-    for raw in container.get("mounts") or []:
-        problems += _mount_problems(policy, _struct(raw))
+    if bool(container.get("readonly")) != policy["readOnlyRootfs"]:
+        problems.append(f"ContainerSpec.ReadOnly must be {policy['readOnlyRootfs']}")
+    for key in ("command", "args", "env"):
+        value = container.get(key)
+        if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            problems.append(f"ContainerSpec.{key} is not a list of strings")
+    mounts = container.get("mounts")
+    if not isinstance(mounts, list):
+        return [*problems, "ContainerSpec.Mounts must list the home"]
+    wanted = [policy["homeTarget"], *policy["tmpfs"]]
+    targets = [lowered(raw).get("target") for raw in mounts]
+    if sorted(map(str, targets)) != sorted(wanted):
+        problems.append(f"mounts at {targets!r}: exactly {sorted(wanted)}")
+    for raw in mounts:
+        problems += _mount_problems(policy, name, lowered(raw))
     return problems
 
 
-def _mount_problems(policy: PolicyDocument, mount: dict[str, Any]) -> list[str]:
-    kind, source = mount.get("type"), str(mount.get("source") or "")
+def _mount_problems(policy: PolicyDocument, name: ServerName | str, mount: dict[str, Any]) -> list[str]:
+    kind, source = mount.get("type"), mount.get("source")
     problems = _valued(mount, _MOUNT_KEYS, "Mount")
+    if mount.get("readonly") not in (None, True, False):
+        problems.append("Mount.ReadOnly is not a boolean")
     if kind == "volume":
-        if not _volume_allowed(policy, source):
-            problems.append(f"volume {source!r}: only the users' homes and the shared folders")
-        options = _struct(mount.get("volumeoptions"))
+        if mount.get("target") != policy["homeTarget"]:
+            problems.append(
+                f"volume {source!r} at {mount.get('target')!r}: only the home, at {policy['homeTarget']}"
+            )
+        problems += home_problems(policy, name, source)
+        options = lowered(mount.get("volumeoptions"))
         # A `local` volume with o=bind is a bind mount of the node by another name.
         if options.get("driverconfig"):
             problems.append(f"volume {source!r}: driver options are refused")
@@ -148,8 +195,8 @@ def _mount_problems(policy: PolicyDocument, mount: dict[str, Any]) -> list[str]:
         if labels not in (None, {}) and labels != policy["volumeLabels"]:
             problems.append(f"volume {source!r}: labels {labels!r} are not the homes' labels")
     elif kind == "tmpfs":
-        if mount.get("target") != "/tmp":
-            problems.append(f"tmpfs at {mount.get('target')!r}: only at /tmp")
+        if mount.get("target") not in policy["tmpfs"] or not is_default(source):
+            problems.append(f"tmpfs at {mount.get('target')!r}: only at /tmp beside a read-only root")
     else:
         # Binds included: a host directory is the node's, whichever node the task lands on.
         problems.append(f"mount type {kind!r} is refused on a swarm (source {source!r})")
@@ -158,7 +205,7 @@ def _mount_problems(policy: PolicyDocument, mount: dict[str, Any]) -> list[str]:
 
 def _network_problems(policy: PolicyDocument, networks: Any) -> list[str]:
     # Aliases could take the hub's name on the users' network; DriverOpts are the driver's.
-    attached = [_struct(network) for network in networks] if isinstance(networks, list) else []
+    attached = [lowered(network) for network in networks] if isinstance(networks, list) else []
     if len(attached) != 1 or attached[0] != {"target": policy["network"]}:
         return [f"TaskTemplate.Networks {networks!r}: only [{{'Target': {policy['network']!r}}}]"]
     return []
@@ -182,9 +229,9 @@ def _placement_problems(policy: PolicyDocument, placement: dict[str, Any]) -> li
 
 
 def _resources_problems(resources: dict[str, Any]) -> list[str]:
-    problems = _valued(resources, {"limits", "reservations"}, "Resources")
-    for key in ("limits", "reservations"):
-        problems += _valued(_struct(resources.get(key)), _LIMIT_KEYS, f"Resources.{key}")
+    # The limits are the shape's (service_problems); nothing is reserved.
+    problems = _valued(resources, {"limits"}, "Resources")
+    problems += _valued(lowered(resources.get("limits")), _LIMIT_KEYS, "Resources.limits")
     return problems
 
 

@@ -6,26 +6,18 @@ attacker in the hub would send instead."""
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
-from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
-import docker
 import pytest
-import requests
-from jupyterhub.objects import Hub
 
-from hub.docker_policy import Forward, PolicyDocument, Refused, decide, policy_document
+from hub.docker_policy import NO_BODY, Forward, PolicyDocument, Refused, policy_document
 from hub.service_policy import is_user_service
-from hub.swarm_spawner import StackSwarmSpawner
-from tests.unit.test_hub_config import SHARED, configured, documents
+from tests.unit.spawner_requests import NODE_ID, Request, ask, created, forwarded, make_spawner, start
+from tests.unit.test_hub_config import SHARED, documents
 
-SERVICE_ID = "k3v9x2m1q8w7e6r5t4y3u2i1o"
-NODE_ID = "n0d3a1b2c3d4e5f6g7h8i9j0k"
+__all__ = ["PULLED", "make_spawner", "policy_for"]
 PROFILES = [
     {"name": "plain", "default": True},
     {"name": "root", "startsAsRoot": True},
@@ -39,108 +31,8 @@ SWARM = {"auth": SHARED, "orchestrator": "swarm", "network": {"isolation": False
 PULLED = {**SWARM, "registry": {"enabled": False}, "notebook": {"image": "local/python:3.11-bookworm"}}
 
 
-@dataclass
-class Request:
-    method: str
-    path: str
-    query: dict[str, str]
-    body: Any
-    headers: dict[str, str]
-
-
-@dataclass
-class EngineStandIn(requests.adapters.BaseAdapter):
-    """Answers docker-py as an engine would for one service's life, and records each request."""
-
-    labels: dict[str, str]
-    seen: list[Request] = field(default_factory=list)
-    created: bool = False
-
-    def __post_init__(self) -> None:
-        super().__init__()
-
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
-        url = urlsplit(str(request.url))
-        raw = request.body.encode() if isinstance(request.body, str) else request.body
-        recorded = Request(
-            str(request.method),
-            url.path,
-            dict(parse_qsl(url.query)),
-            json.loads(raw) if raw else None,
-            dict(request.headers),
-        )
-        self.seen.append(recorded)
-        status, answer = self._answer(recorded)
-        response = requests.Response()
-        response.status_code, response.request, response.url = status, request, str(request.url)
-        response._content = json.dumps(answer).encode()
-        response.headers["Content-Type"] = "application/json"
-        return response
-
-    def _answer(self, request: Request) -> tuple[int, Any]:
-        route = request.path.split("/", 2)[2]
-        if route.startswith("images/"):
-            return 200, {"Config": {"Cmd": ["jupyterhub-singleuser"]}}
-        if route == "services/create":
-            self.created = True
-            return 201, {"ID": SERVICE_ID}
-        if route.startswith("services/"):
-            if not self.created:
-                return 404, {"message": "service not found"}
-            return 200, {"ID": SERVICE_ID, "Spec": {"Labels": self.labels}}
-        if route == "tasks":
-            return 200, [{"NodeID": NODE_ID, "Status": {"State": "running"}, "DesiredState": "running"}]
-        return 200, {}
-
-    def close(self) -> None:
-        pass
-
-
-def make_spawner(
-    raw: dict[str, Any],
-    client: docker.APIClient,
-    *,
-    profile: str | None = None,
-    pinned: str = "",
-    server: str = "",
-) -> Any:
-    """The hub's spawner for a server of `ann`, configured from `raw` as the hub configures it,
-    talking to the engine through `client`, ready for `StackSwarmSpawner.start`."""
-    c = configured(raw)
-    # DockerSpawner keeps one client per class (dockerspawner.py `client`).
-    spawner_class = type("Recorded", (c.JupyterHub.spawner_class,), {"_client": client})
-    user = SimpleNamespace(name="ann", admin=False, groups=[], url="/user/ann/", id=1)
-    # The spawner's name (a named server's) comes from its database row.
-    row = SimpleNamespace(name=server, server=None)
-    spawner = spawner_class(
-        config=c, user=user, hub=Hub(), orm_spawner=row, api_token="t", oauth_client_id="x"
-    )
-    spawner.load_state({"node_id": pinned} if pinned else {})
-    if profile is not None:
-        c.Spawner.apply_user_options(spawner, {"profile": profile})
-    c.Spawner.pre_spawn_hook(spawner)
-    return spawner
-
-
-def start(
-    raw: dict[str, Any], *, profile: str | None = None, pinned: str = "", server: str = ""
-) -> tuple[list[Request], Any]:
-    """Every request the configured spawner sends to start one server of `ann`."""
-    settings, _ = documents(raw)
-    engine = EngineStandIn(settings["spawner"]["labels"])
-    client = docker.APIClient(base_url="tcp://engine.invalid:2375", version="1.41")
-    client.mount("http://", engine)
-    spawner = make_spawner(raw, client, profile=profile, pinned=pinned, server=server)
-    # The stack's spawner itself, without the boot queue around it (hub/throughput.py), which
-    # would wait for the server to answer over HTTP.
-    asyncio.run(StackSwarmSpawner.start(spawner))
-    return engine.seen, spawner
-
-
 def created_body(raw: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    requests_, _ = start(raw, **kwargs)
-    (body,) = [r.body for r in requests_ if r.path.endswith("/services/create")]
-    assert isinstance(body, dict)
+    body: dict[str, Any] = created(raw, **kwargs).body
     return body
 
 
@@ -150,15 +42,14 @@ def policy_for(raw: dict[str, Any]) -> PolicyDocument:
 
 
 def create(policy: PolicyDocument, body: Any) -> Forward | Refused:
-    return decide(policy, "POST", "/v1.41/services/create", {}, body)
+    return ask(policy, "POST", "/v1.41/services/create", body=body)
 
 
 def assert_every_request_passes(raw: dict[str, Any], **kwargs: Any) -> list[Request]:
     policy = policy_for(raw)
     requests_, _ = start(raw, **kwargs)
     for request in requests_:
-        decision = decide(policy, request.method, request.path, request.query, request.body)
-        assert isinstance(decision, Forward), (request, decision)
+        forwarded(policy, request)
     return requests_
 
 
@@ -310,8 +201,19 @@ ATTACKS: list[tuple[Any, str]] = [
     ),
     (
         lambda b: b["TaskTemplate"]["Resources"].update(Reservations={"GenericResources": [{"x": 1}]}),
-        "Resources.reservations.genericresources",
+        "Resources.reservations is refused",
     ),
+    # Values: the limits, the restart policy, the home and the name are the stack's.
+    (lambda b: b["TaskTemplate"]["Resources"]["Limits"].update(MemoryBytes=0), "memory limit 0"),
+    (lambda b: b["TaskTemplate"]["Resources"].pop("Limits"), "memory limit None"),
+    (lambda b: b["TaskTemplate"]["Resources"]["Limits"].update(NanoCPUs=64 * 10**9), "CPU limit 64000000000"),
+    (lambda b: b["TaskTemplate"].update(RestartPolicy={"Condition": "any"}), "only Condition none"),
+    (lambda b: b["TaskTemplate"].pop("RestartPolicy"), "only Condition none"),
+    (lambda b: _container(b)["Mounts"][0].update(Source="jhub-unit-home-bob"), "is not this server's home"),
+    (lambda b: _container(b)["Mounts"][0].update(Target="/etc"), "only the home"),
+    (lambda b: _container(b).update(ReadOnly=True), "ContainerSpec.ReadOnly must be False"),
+    (lambda b: _container(b).update(Dir="/proc/self/fd/7"), "ContainerSpec.dir is refused"),
+    (lambda b: b.update(Name="jhub-unit-user-docker-api"), "as DockerSpawner escapes them"),
     (lambda b: b.pop("TaskTemplate"), "TaskTemplate.ContainerSpec is missing"),
     (
         lambda b: b.update(EndpointSpec={"Ports": [{"TargetPort": 8888, "PublishedPort": 80}]}),
@@ -362,20 +264,26 @@ def test_swarm_policy_forwards_registry_credentials_only_with_a_registry() -> No
     body = created_body(SWARM)
     policy = policy_for(SWARM)
     assert policy["registry"] == "localhost:5000"
-    assert create(policy, body) == Forward(registry_auth=True)
+    decision = create(policy, body)
+    assert isinstance(decision, Forward) and decision.registry_auth
+    # What the engine gets is the document the policy checked.
+    assert decision.body == body
     # Without a registry the manager gets no credentials.
     pulled = policy_for(PULLED)
     assert pulled["registry"] is None
-    assert create(pulled, created_body(PULLED)) == Forward(registry_auth=False)
+    decision = create(pulled, created_body(PULLED))
+    assert isinstance(decision, Forward) and not decision.registry_auth
 
 
 def test_swarm_policy_names_the_service_each_call_acts_on() -> None:
     policy = policy_for(SWARM)
     for method in ("GET", "DELETE"):
-        decision = decide(policy, method, "/v1.41/services/jhub-unit-user-ann", {}, None)
-        assert decision == Forward(service="jhub-unit-user-ann")
+        decision = ask(policy, method, "/v1.41/services/jhub-unit-user-ann")
+        assert decision == Forward("/services/jhub-unit-user-ann", {}, service="jhub-unit-user-ann")
     query = {"filters": json.dumps({"service": ["jhub-unit-user-ann"], "desired-state": ["running"]})}
-    assert decide(policy, "GET", "/v1.41/tasks", query, None) == Forward(
+    assert ask(policy, "GET", "/v1.41/tasks", query) == Forward(
+        "/tasks",
+        {},
         service="jhub-unit-user-ann",
         task_filters={"service": ["jhub-unit-user-ann"], "desired-state": ["running"]},
     )
@@ -420,7 +328,7 @@ def test_swarm_policy_names_the_service_each_call_acts_on() -> None:
     ],
 )
 def test_swarm_policy_refuses_the_rest_of_swarm(method: str, path: str, query: dict[str, str]) -> None:
-    assert isinstance(decide(policy_for(SWARM), method, path, query, None), Refused), (method, path)
+    assert isinstance(ask(policy_for(SWARM), method, path, query), Refused), (method, path)
 
 
 def test_swarm_policy_refuses_every_service_route_when_the_orchestrator_is_docker() -> None:
@@ -430,8 +338,8 @@ def test_swarm_policy_refuses_every_service_route_when_the_orchestrator_is_docke
     query = {"filters": json.dumps({"service": ["jhub-unit-user-ann"]})}
     for method, path, query_, body_ in (
         ("POST", "/v1.41/services/create", {}, body),
-        ("GET", "/v1.41/services/jhub-unit-user-ann", {}, None),
-        ("DELETE", "/v1.41/services/jhub-unit-user-ann", {}, None),
-        ("GET", "/v1.41/tasks", query, None),
+        ("GET", "/v1.41/services/jhub-unit-user-ann", {}, NO_BODY),
+        ("DELETE", "/v1.41/services/jhub-unit-user-ann", {}, NO_BODY),
+        ("GET", "/v1.41/tasks", query, NO_BODY),
     ):
-        assert isinstance(decide(policy, method, path, query_, body_), Refused), (method, path)
+        assert isinstance(ask(policy, method, path, query_, body_), Refused), (method, path)

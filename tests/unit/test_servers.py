@@ -14,8 +14,8 @@ from traitlets.config import Config
 
 from components.config import ConfigError, parse_stack_config
 from hub import culling, hardening, profiles
-from hub.contract import ProfileSettings
-from hub.servers import culler_command, memory_bytes, throttling
+from hub.contract import ProfileSettings, memory_bytes
+from hub.servers import culler_command, throttling
 from tests.unit.test_hub_config import SHARED, User, configured, documents
 
 
@@ -208,3 +208,17 @@ def test_servers_config_errors_name_the_setting(raw: dict[str, Any], message: st
     with pytest.raises(ConfigError) as error:
         parse_stack_config({"auth": SHARED, **raw}, {"auth"})
     assert message in str(error.value), str(error.value)
+
+
+def test_memory_sizes_are_read_as_jupyterhub_reads_them_lower_case_suffixes_too() -> None:
+    from jupyterhub.traitlets import ByteSpecification
+
+    spec = ByteSpecification()
+    for size in ("100K", "512M", "2G", "1T"):
+        assert memory_bytes(size) == spec.validate(None, size), size
+    # The stack config accepts `2g`; ByteSpecification alone would refuse it at the spawn, so
+    # the hub hands DockerSpawner the number (hub/apply.py, hub/profiles.py).
+    assert memory_bytes("2g") == memory_bytes("2G") == 2 * 2**30
+    assert memory_bytes("1073741824") == 2**30
+    c = configured({"auth": SHARED, "spawner": {"memLimit": "512m"}})
+    assert c.DockerSpawner.mem_limit == 512 * 2**20
