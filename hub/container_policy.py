@@ -234,6 +234,9 @@ def _mount_problems(policy: PolicyDocument, server: ServerName | str, mounts: An
         if not isinstance(raw, dict) or extra:
             problems.append(f"mount at {target!r}: {extra or 'not an object'} refused")
             continue
+        if not isinstance(target, str):
+            problems.append(f"mount target {target!r} is not a path")
+            continue
         if mount.get("consistency") not in (None, "", "default"):
             problems.append(f"mount at {target!r}: consistency {mount['consistency']!r} is refused")
         if not _bool(mount.get("readonly")):

@@ -102,6 +102,16 @@ class Engine:
         )
 
 
+def _decided(policy: PolicyDocument, request: ApiRequest) -> Decision:
+    """The policy's decision; a request the policy fails on is refused (fails closed), and the
+    failure logged for whoever maintains the policy."""
+    try:
+        return decide(policy, request)
+    except Exception:
+        log.exception("the policy failed on %s %s", request.method, request.route)
+        return Refused("the proxy could not decide on this request")
+
+
 class ProxyHandler(web.RequestHandler):
     SUPPORTED_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE")
 
@@ -114,7 +124,7 @@ class ProxyHandler(web.RequestHandler):
         # Read once (hub/api_request.py): the policy decides on what was read, and the engine is
         # sent what was decided, encoded again; the client's target and body go no further.
         read = read_request(request.method or "GET", request.uri or "", request.body or b"")
-        decision: Decision | Missing = read if isinstance(read, Refused) else decide(self.policy, read)
+        decision: Decision | Missing = read if isinstance(read, Refused) else _decided(self.policy, read)
         if isinstance(read, Refused) or isinstance(decision, Refused):
             self._refuse(decision)  # type: ignore[arg-type]
             return

@@ -84,7 +84,13 @@ def capability_problems(dropped: Any, added: Any, drop_field: str) -> list[str]:
 
 
 def added_capabilities(added: Any) -> list[str]:
-    return sorted({str(cap).upper().removeprefix("CAP_") for cap in added or []})
+    """The capabilities added back, as the engine names them (no CAP_ prefix, upper case);
+    anything but a list of names reads as one that no shape has."""
+    if added is None:
+        return []
+    if not isinstance(added, list):
+        return [f"<{added!r}>"]
+    return sorted({str(cap).upper().removeprefix("CAP_") for cap in added})
 
 
 @dataclass(frozen=True)

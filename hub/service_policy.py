@@ -195,7 +195,11 @@ def _mount_problems(policy: PolicyDocument, name: ServerName | str, mount: dict[
         if labels not in (None, {}) and labels != policy["volumeLabels"]:
             problems.append(f"volume {source!r}: labels {labels!r} are not the homes' labels")
     elif kind == "tmpfs":
-        if mount.get("target") not in policy["tmpfs"] or not is_default(source):
+        if (
+            not isinstance(mount.get("target"), str)
+            or mount["target"] not in policy["tmpfs"]
+            or not is_default(source)
+        ):
             problems.append(f"tmpfs at {mount.get('target')!r}: only at /tmp beside a read-only root")
     else:
         # Binds included: a host directory is the node's, whichever node the task lands on.
