@@ -327,6 +327,39 @@ class SpawnerConfig(_Model):
 
 
 _CLASS_NAME = re.compile(r"^[A-Z][A-Za-z0-9_]*$")
+# The classes that configure users' servers (hub/apply.py picks one of these, the boot queue
+# wraps it: hub/throughput.py), and the traits of theirs that decide what a server's container
+# is. The Docker API proxy allows exactly the containers the modelled settings describe
+# (hub/policy_document.py), so such a trait set here would only make every spawn fail with a
+# 403; each is refused at preview with the setting to use instead.
+_SPAWNER_CLASSES = {"Spawner", "DockerSpawner", "SwarmSpawner", "StackSpawner", "StackSwarmSpawner"}
+_SPAWNER_CLASSES |= {"QueuedDockerSpawner", "QueuedStackSpawner"}
+_CONTAINER_TRAITS = {
+    "image": "notebook.image or notebook.images",
+    "allowed_images": "notebook.images",
+    "mem_limit": "spawner.memLimit (or a profile's memLimit)",
+    "cpu_limit": "spawner.cpuLimit (or a profile's cpuLimit)",
+    "mem_guarantee": "spawner.memLimit",
+    "cpu_guarantee": "spawner.cpuLimit",
+    "volumes": "shared",
+    "read_only_volumes": "shared (readOnly: true)",
+    "mounts": "shared",
+    "extra_host_config": "spawner.pidsLimit, spawner.readOnlyRootFilesystem, profiles[].gpus",
+    "extra_create_kwargs": "spawner.startsAsRoot",
+    "network_name": "network.isolation",
+    "use_internal_ip": "nothing: servers are reached on the stack's network",
+    "prefix": "nothing: names follow the stack",
+    "name_template": "nothing: names follow the stack",
+    "remove": "nothing: containers are disposable, homes persist",
+    "links": "nothing: servers reach the hub by name",
+    "host_ip": "nothing: servers are never published",
+    "post_start_cmd": "the notebook image's own start-up (exec is refused)",
+    "extra_container_spec": "profiles (under Swarm)",
+    "extra_task_spec": "profiles (under Swarm)",
+    "extra_resources_spec": "spawner.memLimit, spawner.cpuLimit",
+    "extra_placement_spec": "profiles[].placement",
+    "extra_endpoint_spec": "nothing: services are reached by DNS round robin",
+}
 
 
 class HubConfig(_Model):
@@ -349,6 +382,12 @@ class HubConfig(_Model):
                 if not IDENTIFIER.match(trait):
                     raise ValueError(
                         f"{class_name}.{trait!r} is not a trait name such as concurrent_spawn_limit"
+                    )
+                if class_name in _SPAWNER_CLASSES and trait in _CONTAINER_TRAITS:
+                    raise ValueError(
+                        f"{class_name}.{trait} decides what users' containers are, and the stack's "
+                        "Docker API proxy refuses any container the stack config does not describe "
+                        f"(every spawn would fail); use {_CONTAINER_TRAITS[trait]}"
                     )
         try:
             json.dumps(value)

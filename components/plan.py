@@ -138,6 +138,8 @@ def _host_args(config: StackConfig, names: StackNames) -> DockerHostArgs:
     if config.orchestrator == "swarm":
         # The connection check also confirms the engine is a Swarm manager.
         check_env = {**check_env, "JHUB_ORCHESTRATOR": "swarm"}
+    # ... and that no other stack on the engine has names that collide with this one's.
+    check_env = {**check_env, "JHUB_STACK": names.stack, "JHUB_PROJECT": names.project}
     return DockerHostArgs(
         docker_host=host,
         names=names,

@@ -9,6 +9,7 @@ for it, not for the machine running Pulumi.
 """
 
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -49,10 +50,66 @@ def check_swarm_manager() -> None:
         )
 
 
+def _docker(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    command = ["docker", *argv]
+    return subprocess.run(
+        ["ssh", "-p", port, target, shlex.join(command)] if target else command,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _prefix(stack: str) -> str:
+    # components/naming.py `StackNames.prefix`: every Docker object of a stack starts with it.
+    return "jhub-" + re.sub(r"[^a-z0-9_.-]", "-", stack.lower())
+
+
+def check_stack_names() -> None:
+    """No other stack of this project on the engine has a name that can collide with this
+    one's. Names are `jhub-<stack>-<part>`, so the stacks `a` and `a-home` would share names: a
+    user `data` of `a` has the home `jhub-a-home-data`, the hub database volume of `a-home`.
+    Checked before anything is created, from the stack labels of what is on the engine."""
+    stack, project = os.environ.get("JHUB_STACK"), os.environ.get("JHUB_PROJECT")
+    if not stack or not project:
+        return
+    label = f"label=org.jupyterhub-docker.project={project}"
+    others: set[str] = set()
+    for kind in ("container", "volume", "network"):
+        listing = _docker(
+            [
+                kind,
+                "ls",
+                *(["-a"] if kind == "container" else []),
+                "--filter",
+                label,
+                "--format",
+                '{{.Label "org.jupyterhub-docker.stack"}}',
+            ]
+        )
+        if listing.returncode != 0:
+            sys.exit(
+                f"dockerHost {host}: listing the engine's {kind}s failed: {listing.stderr.strip()[-400:]}"
+            )
+        others |= {line.strip() for line in listing.stdout.splitlines() if line.strip()}
+    mine = _prefix(stack)
+    for other in sorted(others - {stack}):
+        theirs = _prefix(other)
+        if theirs == mine or theirs.startswith(mine + "-") or mine.startswith(theirs + "-"):
+            sys.exit(
+                f"stack name {stack!r}: the stack {other!r} on this engine has Docker object names "
+                f"that can collide with this one's ({mine}-... and {theirs}-...: one user's home or "
+                f"server could take a name of the other stack's). Nothing was created. Choose another "
+                f"name: on one engine, no stack's name may be another's followed by '-' and more "
+                f"(`pulumi stack rename <name>`)."
+            )
+
+
 if result.returncode == 0:
     server_version, platform = result.stdout.split()
     if os.environ.get("JHUB_ORCHESTRATOR") == "swarm":
         check_swarm_manager()
+    check_stack_names()
     print(f"Docker {server_version} at {host}\nplatform {platform}")
     sys.exit(0)
 

@@ -71,6 +71,33 @@ attempt("swarm_init", lambda: client.swarm.init())
 old = api.request("POST", f"{api.base_url}/v1.23/containers/{victim}/start",
                   json={"Privileged": True, "Binds": ["/:/host"]})
 results["old_api_start"] = [old.status_code, old.json().get("message", "")]
+
+# The review's two requests, as raw bytes (no client library rewrites them): a first HostConfig
+# the engine would merge with the spawner's, and a '#' that hid an import from a URL.
+def raw(method, target, body=b""):
+    import socket
+    from urllib.parse import urlsplit
+    address = urlsplit(os.environ["DOCKER_HOST"].replace("tcp://", "http://"))
+    head = f"{method} {target} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n"
+    if body:
+        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+    with socket.create_connection((address.hostname, address.port), timeout=60) as sock:
+        sock.sendall(head.encode() + b"\r\n" + body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    status = int(answer.split(b" ", 2)[1])
+    return [status, json.loads(answer.partition(b"\r\n\r\n")[2] or b"{}").get("message", "")]
+
+spawner_body = api.create_container_config(image, ["sleep", "600"], labels=spawner_labels,
+                                           host_config=api.create_host_config(**hardened))
+first = '{"HostConfig":{"Privileged":true,"PidMode":"host","Binds":["/:/host"]},'
+results["duplicate_hostconfig"] = raw("POST", f"/v1.41/containers/create?name={prefix}-user-p9",
+                                      (first + json.dumps(spawner_body)[1:]).encode())
+repository, tag = image.rsplit(":", 1)
+results["fragment_import"] = raw(
+    "POST", f"/v1.41/images/create?fromSrc=http://127.0.0.1:9/x.tar&repo={repository}&tag={tag}"
+    f"&x=#&fromImage={repository}&tag={tag}")
 results["info"] = sorted(api.info())
 results["victim_inspect"] = api.inspect_container(victim)["Config"]["Labels"]
 print(json.dumps(results))
@@ -118,6 +145,7 @@ def test_api_proxy_refuses_what_an_attacker_in_the_hub_tries_and_spawning_still_
     assert ann.run_code("6 * 7") == "42"
     victim = f"{guarded.prefix}-user-ann"
     image = engine.containers.get(victim).attrs["Config"]["Image"]
+    image_id = engine.images.get(image).id
     before = stack_objects(engine, guarded.spec.name)
 
     hub = engine.containers.get(f"{guarded.prefix}-hub")
@@ -129,10 +157,13 @@ def test_api_proxy_refuses_what_an_attacker_in_the_hub_tries_and_spawning_still_
         assert status == 403, (case, status, message)
         assert REFUSED in message, (case, message)
     assert "privileged" in results["privileged"][1].lower()
-    assert "bind '/:/host:rw'" in results["bind_root"][1]
+    assert "HostConfig.binds ['/:/host:rw'] is refused" in results["bind_root"][1]
     assert "label org.jupyterhub-docker.stack" in results["no_labels"][1]
     assert "/exec" in results["exec_victim"][1]
-    assert "older than 1.40" in results["old_api_start"][1]
+    assert "speaks 1.41 only" in results["old_api_start"][1]
+    assert "repeats" in results["duplicate_hostconfig"][1]
+    assert "character" in results["fragment_import"][1]
+    assert engine.images.get(image).id == image_id, "the notebook image was retagged"
     # What the hub may read: its user servers, and the engine's size (not its host's details).
     assert sorted(info) == ["Architecture", "MemTotal", "NCPU", "OSType", "ServerVersion"]
     assert labels[LABEL_ROLE] == "user-server"

@@ -8,11 +8,9 @@ import asyncio
 import contextlib
 import copy
 import json
-import queue
 import secrets
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,14 +20,12 @@ import docker
 import pytest
 from docker.models.services import Service
 from docker.types import Mount, ServiceMode
-from tornado import httpserver, netutil, web
 
-from hub.docker_api_proxy import Engine, ProxyHandler
-from hub.docker_policy import PolicyDocument
 from hub.swarm_spawner import StackSwarmSpawner
 from tests import janitor
 from tests.e2e.conftest import TEST_IMAGES
 from tests.e2e.polling import eventually
+from tests.e2e.proxy_thread import api_proxy
 from tests.janitor import RUN, RUN_LABEL
 from tests.peers import common
 from tests.peers.swarm import peer as swarm_peer
@@ -393,34 +389,6 @@ def test_swarm_of_a_killed_run_is_removed_by_the_janitor(engine: docker.DockerCl
         swarm_peer.stop(engine, name)
 
 
-@contextlib.contextmanager
-def api_proxy(policy: PolicyDocument, engine: docker.APIClient) -> Iterator[str]:
-    """The stack's Docker API proxy (hub/docker_api_proxy.py), in a thread of this process, in
-    front of `engine`: its URL for docker-py."""
-    started: queue.Queue[tuple[asyncio.AbstractEventLoop, int]] = queue.Queue()
-
-    def serve() -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        app = web.Application([(r"/.*", ProxyHandler, {"policy": policy, "engine": Engine(engine)})])
-        server = httpserver.HTTPServer(app)
-        sockets = netutil.bind_sockets(0, "127.0.0.1")
-        server.add_sockets(sockets)
-        started.put((loop, sockets[0].getsockname()[1]))
-        loop.run_forever()
-        server.stop()
-        loop.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    loop, port = started.get(timeout=30)
-    try:
-        yield f"tcp://127.0.0.1:{port}"
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=30)
-
-
 def _status(call: Callable[[], Any]) -> int:
     """The HTTP status of a docker-py call through the proxy (200 when it raised nothing)."""
     try:
@@ -440,6 +408,8 @@ def test_swarm_the_hubs_spawner_starts_and_stops_a_server_through_the_api_proxy_
     # The swarm test image stands in for a notebook image, the test overlay for the users' one.
     policy = policy_for(PULLED)
     policy["images"], policy["network"] = [BASE], network.name
+    for shape in policy["servers"]:
+        shape["images"] = [BASE]
     other = cluster.manager.services.create(BASE, ["sleep", "600"], name="swarmtest-other", init=True)
     try:
         with api_proxy(policy, cluster.manager.api) as url:
@@ -464,8 +434,18 @@ def test_swarm_the_hubs_spawner_starts_and_stops_a_server_through_the_api_proxy_
             spec["TaskTemplate"]["ContainerSpec"]["Mounts"].append(bind)
             spec["Name"] = "jhub-unit-user-eve"
             create = hub_client._url("/services/create")
+            # The review's request: a first TaskTemplate with a bind of /, then a normal spec; the
+            # manager's Go decoder would have merged both (tests/e2e/test_api_proxy_bypass.py).
+            legit = copy.deepcopy(service.attrs["Spec"])
+            legit["Name"] = "jhub-unit-user-eve"
+            first = {"TaskTemplate": {"ContainerSpec": {"Image": BASE, "Mounts": [bind]}}}
+            duplicate = json.dumps(first)[:-1] + "," + json.dumps(legit)[1:]
+            json_type = {"Content-Type": "application/json"}
             attacks = {
                 "bind /": lambda: hub_client._result(hub_client._post_json(create, data=spec)),
+                "a first TaskTemplate": lambda: hub_client._result(
+                    hub_client._post(create, data=duplicate, headers=json_type)
+                ),
                 "list services": lambda: hub_client.services(),
                 "inspect other": lambda: hub_client.inspect_service(other.name),
                 "remove other": lambda: hub_client.remove_service(other.id),

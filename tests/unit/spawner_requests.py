@@ -21,10 +21,11 @@ import docker
 import requests
 from jupyterhub.objects import Hub
 
+from components.naming import StackNames
 from hub.docker_policy import NO_BODY, Decision, Forward, PolicyDocument, Refused, decide, read_request
 from hub.profiles import StackSpawner
 from hub.swarm_spawner import StackSwarmSpawner
-from tests.unit.test_hub_config import configured, documents
+from tests.unit.test_hub_config import NAMES, configured, documents
 
 SERVICE_ID = "k3v9x2m1q8w7e6r5t4y3u2i1o"
 CONTAINER_ID = "0f" * 32
@@ -133,10 +134,11 @@ def make_spawner(
     user: str = "ann",
     admin: bool = False,
     groups: tuple[str, ...] = (),
+    names: StackNames = NAMES,
 ) -> Any:
     """The hub's spawner for a server of `user`, configured from `raw` as the hub configures
     it, talking to the engine through `client`, ready for its `start`."""
-    c = configured(raw)
+    c = configured(raw, names)
     # DockerSpawner keeps one client per class (dockerspawner.py `client`).
     spawner_class = type("Recorded", (c.JupyterHub.spawner_class,), {"_client": client})
     person = SimpleNamespace(
@@ -154,14 +156,14 @@ def make_spawner(
     return spawner
 
 
-def start(raw: dict[str, Any], **kwargs: Any) -> tuple[list[Request], Any]:
+def start(raw: dict[str, Any], names: StackNames = NAMES, **kwargs: Any) -> tuple[list[Request], Any]:
     """Every request the configured spawner sends to start one server (see `make_spawner`)."""
-    settings, _ = documents(raw)
+    settings, _ = documents(raw, names=names)
     spawner_settings = settings["spawner"]
     engine = EngineStandIn(spawner_settings["labels"], spawner_settings["network"])
     client = docker.APIClient(base_url=ENGINE, version="1.41")
     client.mount("http://", engine)
-    spawner = make_spawner(raw, client, **kwargs)
+    spawner = make_spawner(raw, client, names=names, **kwargs)
     # The stack's spawner itself, without the boot queue around it (hub/throughput.py), which
     # would wait for the server to answer over HTTP.
     base = StackSwarmSpawner if spawner_settings["orchestrator"] == "swarm" else StackSpawner
@@ -169,9 +171,9 @@ def start(raw: dict[str, Any], **kwargs: Any) -> tuple[list[Request], Any]:
     return engine.seen, spawner
 
 
-def created(raw: dict[str, Any], **kwargs: Any) -> Request:
+def created(raw: dict[str, Any], names: StackNames = NAMES, **kwargs: Any) -> Request:
     """The one create request (a container's or a service's) of a server's start."""
-    seen, _ = start(raw, **kwargs)
+    seen, _ = start(raw, names, **kwargs)
     (request,) = [r for r in seen if r.path.endswith("/create") and r.method == "POST"]
     return request
 

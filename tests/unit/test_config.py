@@ -392,3 +392,26 @@ def test_shared_folder_a_cifs_password_must_be_a_secret_and_fit_the_mount_option
     assert "shared[0].source.cifs.password: contains a comma or space" in message and "p,w" not in message
     message = problems({"auth": SHARED, "shared": [entry]}, secret_keys={"auth"})
     assert "shared[0].source.cifs.password: stored in plain text" in message
+
+
+@pytest.mark.parametrize(
+    ("class_name", "trait", "instead"),
+    [
+        ("DockerSpawner", "mem_limit", "spawner.memLimit"),
+        ("Spawner", "cpu_limit", "spawner.cpuLimit"),
+        ("DockerSpawner", "extra_host_config", "spawner.pidsLimit"),
+        ("DockerSpawner", "volumes", "use shared"),
+        ("QueuedDockerSpawner", "extra_create_kwargs", "spawner.startsAsRoot"),
+        ("SwarmSpawner", "extra_placement_spec", "profiles[].placement"),
+    ],
+)
+def test_api_proxy_an_extra_config_trait_the_proxy_would_refuse_at_every_spawn_is_refused_at_preview(
+    class_name: str, trait: str, instead: str
+) -> None:
+    message = problems({"auth": SHARED, "hub": {"extraConfig": {class_name: {trait: "x"}}}})
+    assert f"hub.extraConfig: {class_name}.{trait} decides what users' containers are" in message
+    assert instead in message
+    # What does not decide the container stays the escape hatch it is.
+    parse_stack_config(
+        {"auth": SHARED, "hub": {"extraConfig": {"DockerSpawner": {"start_timeout": 30}}}}, {"auth"}
+    )

@@ -54,14 +54,17 @@ def _class(name: str) -> type[HasTraits]:
     return cls
 
 
-def documents(raw: dict[str, Any], secret_keys: set[str] | None = None) -> tuple[Settings, Secrets]:
+def documents(
+    raw: dict[str, Any], secret_keys: set[str] | None = None, names: StackNames = NAMES
+) -> tuple[Settings, Secrets]:
     config = parse_stack_config(raw, {"auth", "registry"} if secret_keys is None else secret_keys)
+    image = f"{names.prefix}-notebook-default:0123"
     settings = render_settings(
         config,
-        NAMES,
-        notebook_images={"Default": "jhub-unit-notebook-default:0123"},
-        default_image="jhub-unit-notebook-default:0123",
-        proxy_api_url="http://jhub-unit-proxy:8001",
+        names,
+        notebook_images={"Default": image},
+        default_image=image,
+        proxy_api_url=f"http://{names.proxy}:8001",
         auth_context=CONTEXT,
         registry=None if not config.registry.enabled else {"server": "localhost:5000", "username": "teacher"},
     )
@@ -69,9 +72,9 @@ def documents(raw: dict[str, Any], secret_keys: set[str] | None = None) -> tuple
     return settings, render_secrets(config, tokens)
 
 
-def configured(raw: dict[str, Any]) -> Config:
+def configured(raw: dict[str, Any], names: StackNames = NAMES) -> Config:
     c = Config()
-    settings, secrets = documents(raw)
+    settings, secrets = documents(raw, names=names)
     apply.configure(c, settings, secrets)
     for class_name, traits in c.items():
         known = _class(class_name).class_trait_names()
