@@ -71,16 +71,15 @@ class DockerApiProxy(pulumi.ComponentResource):
             capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network.name)],
             restart="unless-stopped",
+            # Reported in `docker ps` only, rarely: the engine runs a probe for as long as the
+            # container lives. No `wait`: the hub, created next, asks for the engine's CPUs and
+            # memory until the proxy answers (hub/servers.py), which takes it a second.
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD", "bash", "-c", _HEALTHCHECK],
-                interval="5s",
+                interval="60s",
                 timeout="5s",
                 retries=3,
-                start_period="30s",
             ),
-            # The hub reads the engine's CPUs and memory at its start: answer before it starts.
-            wait=True,
-            wait_timeout=60,
             destroy_grace_seconds=STOP_GRACE_SECONDS,
             labels=label_inputs(docker.ContainerLabelArgs, {**names.labels, LABEL_ROLE: "docker-api"}),
             opts=host.child_opts(self, delete_before_replace=True, replace_on_changes=["healthcheck"]),

@@ -167,7 +167,7 @@ class JupyterHubDeployment(pulumi.ComponentResource):
         hub_after: tuple[pulumi.Resource, ...] = (users, proxy.container, docker_api.container)
         if firewall is not None:
             # The hub checks its running servers when it starts: the rules must be there.
-            hub_after += (firewall.container,)
+            hub_after += (firewall.ready,)
         if shared is not None:
             hub_after += (shared.check,)
         secrets = plan.secrets
@@ -193,7 +193,6 @@ class JupyterHubDeployment(pulumi.ComponentResource):
                 settings_json=settings_json,
                 secrets_json=secrets_json,
                 auth_ca_pem=plan.auth_ca_pem,
-                wait_timeout=plan.hub_wait_timeout,
                 depends_on=hub_after,
             ),
             child,
@@ -207,6 +206,9 @@ class JupyterHubDeployment(pulumi.ComponentResource):
         readiness = Readiness(
             f"{name}-readiness",
             ReadinessArgs(
+                host=host,
+                hub_container=names.hub,
+                timeout=plan.hub_wait_timeout,
                 health_url=plan.health_url,
                 connect_address=plan.connect_address,
                 ca_pem=self.ca_certificate,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
+from firewall.reconcile import APPLIED
 from firewall.rules import chain_name
 from hub.contract import HUB_PORT
 
@@ -23,6 +24,7 @@ from .docker_inputs import STOP_GRACE_SECONDS, label_inputs
 from .host import DockerHost
 from .images import BuildSpec, BuiltImage, BuiltImageArgs
 from .naming import LABEL_ROLE, StackNames
+from .scripts import run_script
 
 WAIT_TIMEOUT_SECONDS = 60
 
@@ -39,6 +41,7 @@ class FirewallArgs:
 
 class Firewall(pulumi.ComponentResource):
     container: docker.Container
+    ready: pulumi.Resource
 
     def __init__(self, name: str, args: FirewallArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("jupyterhub-docker:index:Firewall", name, None, opts)
@@ -71,21 +74,32 @@ class Firewall(pulumi.ComponentResource):
                 ]
             ),
             restart="unless-stopped",
-            # Healthy once the rules were written: the hub, created after it, never runs a
-            # server without them.
-            # Every 2 s, not 1: the engine runs a probe for as long as the container lives,
-            # each one a process started in it, and an engine with many stacks pays for all.
+            # Healthy once the rules were written. It reports in `docker ps` only: the engine
+            # runs a probe for as long as the container lives (a process started in it, and
+            # runc calls of the engine), so rarely; `up` waits with `ready` below instead.
             healthcheck=docker.ContainerHealthcheckArgs(
-                tests=["CMD", "test", "-f", "/run/jhub-firewall/applied"],
-                interval="2s",
+                tests=["CMD", "test", "-f", str(APPLIED)],
+                interval="60s",
                 timeout="5s",
-                retries=15,
+                retries=3,
             ),
-            wait=True,
-            wait_timeout=WAIT_TIMEOUT_SECONDS,
             # SIGTERM, and the time to remove the rules before the engine kills it.
             destroy_grace_seconds=STOP_GRACE_SECONDS,
             labels=label_inputs(docker.ContainerLabelArgs, {**names.labels, LABEL_ROLE: "firewall"}),
             opts=host.child_opts(self, delete_before_replace=True, replace_on_changes=["healthcheck"]),
+        )
+        # The rules are written: what the hub is created after (it checks its running servers
+        # when it starts). Again whenever the firewall is replaced.
+        self.ready = run_script(
+            f"{name}-ready",
+            "wait_for_firewall",
+            {
+                **host.command_env,
+                "JHUB_FIREWALL_CONTAINER": names.firewall,
+                "JHUB_FIREWALL_APPLIED": str(APPLIED),
+                "JHUB_READY_TIMEOUT": str(WAIT_TIMEOUT_SECONDS),
+            },
+            pulumi.ResourceOptions(parent=self),
+            triggers=[self.container.id],
         )
         self.register_outputs({"chain": chain_name(names.prefix)})

@@ -16,11 +16,14 @@ from .naming import LABEL_ROLE, StackNames
 _HEALTHCHECK = (
     f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{HUB_PORT}/hub/health', timeout=4)"
 )
-# How long `pulumi up` waits for the healthcheck to pass before it fails. The provider does not
-# notice a crashed container early (it polls for "healthy" until the timeout), so this is also
-# how long a hub that cannot start takes to fail `up`. An auth mode may need more
-# (`start_allowance_seconds`: reading an OIDC discovery document).
+# How long `pulumi up` waits for the hub to answer before it fails (the readiness check,
+# components/scripts/wait_for_hub.py, which fails at once when the container exits or restarts).
+# An auth mode may need more (`start_allowance_seconds`: reading an OIDC discovery document).
 WAIT_TIMEOUT_SECONDS = 60
+# The engine runs the healthcheck for as long as the hub lives, each probe a Python process
+# started in the container (and runc exec calls by the engine): every 5 s that was most of an
+# idle stack's CPU (bench/idle.py). It reports in `docker ps`; `up` does not wait on it.
+HEALTHCHECK_INTERVAL = "60s"
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,6 @@ class HubArgs:
     # `docker inspect` nor in the image; the upload's content is a secret Output end to end.
     secrets_json: pulumi.Output[str]
     auth_ca_pem: str | None
-    wait_timeout: int
     # What must exist first: the user servers' cleanup (so the hub is deleted before it) and
     # the proxy (the hub programs its routes when it starts).
     depends_on: tuple[pulumi.Resource, ...]
@@ -76,16 +78,14 @@ class Hub(pulumi.ComponentResource):
             restart="unless-stopped",
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD", "python3", "-c", _HEALTHCHECK],
-                interval="5s",
+                interval=HEALTHCHECK_INTERVAL,
                 timeout="5s",
                 retries=3,
                 start_period="60s",
             ),
-            # The provider's create returns only once the healthcheck passes, and fails if it
-            # does not within the timeout: a hub that crashes at start fails `up`, not later
-            # (the provider only reads `must_run` back on refresh).
-            wait=True,
-            wait_timeout=args.wait_timeout,
+            # No `wait`: the provider polls for "healthy", which the engine reports only after
+            # a whole healthcheck interval. The readiness check waits for the hub instead, and
+            # fails `up` as soon as the container exits or restarts (components/lifecycle.py).
             destroy_grace_seconds=STOP_GRACE_SECONDS,
             labels=label_inputs(docker.ContainerLabelArgs, {**names.labels, LABEL_ROLE: "hub"}),
             # The provider updates a changed healthcheck in the state only, never on the engine

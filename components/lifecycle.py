@@ -93,6 +93,12 @@ class FromHost:
 
 @dataclass(frozen=True)
 class ReadinessArgs:
+    host: DockerHost
+    # The hub container, watched while waiting: one that exits or restarts fails `up` at once.
+    hub_container: str
+    # Seconds the hub may take to answer (components/hub.py WAIT_TIMEOUT_SECONDS, plus the auth
+    # mode's allowance), after which `up` fails.
+    timeout: int
     health_url: str
     # The public URL may name a domain that only resolves elsewhere: connect to the published
     # address, and present the URL's host (SNI, Host header).
@@ -105,17 +111,20 @@ class ReadinessArgs:
 
 
 class Readiness(pulumi.ComponentResource):
-    """`pulumi up` returns only once the hub answers through the public URL."""
+    """`pulumi up` returns only once the hub answers through the public URL, and fails as soon
+    as the hub container exits or restarts (components/scripts/wait_for_hub.py)."""
 
     message: pulumi.Output[str]
 
     def __init__(self, name: str, args: ReadinessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("jupyterhub-docker:index:Readiness", name, None, opts)
         environment: dict[str, pulumi.Input[str]] = {
+            **args.host.command_env,
+            "JHUB_HUB_CONTAINER": args.hub_container,
             "JHUB_HEALTH_URL": args.health_url,
             "JHUB_CONNECT_ADDRESS": args.connect_address,
             "JHUB_CA_PEM": args.ca_pem or "",
-            "JHUB_READY_TIMEOUT": "180",
+            "JHUB_READY_TIMEOUT": str(args.timeout),
         }
         if args.from_host is not None:
             environment.update(

@@ -40,9 +40,10 @@ SOCKET = "/var/run/docker.sock"
 APPLIED = Path("/run/jhub-firewall/applied")
 # Before reconnecting to the engine's event stream after it broke.
 INTERVAL = 1.0
-# The fallback when no event came: events carry the changes that matter, so a slower poll
-# costs nothing but the repair time below, and spares the engine an inspect a second.
-POLL = 5.0
+# The fallback when no event came: events carry the changes that matter (the hub and the
+# proxy joining the users network), so a slow poll costs nothing but the time to notice a
+# missed event, and spares an idle stack an inspect and a rules comparison every few seconds.
+POLL = 30.0
 # Written again at this interval even when nothing changed: a chain flushed by hand is
 # repaired within it. (An engine restart restarts this container too, which writes at once.)
 # Not shorter: on an engine with many stacks, every firewall's rewrite costs CPU that the

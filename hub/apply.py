@@ -35,6 +35,7 @@ from hub.swarm_spawner import StackSwarmSpawner
 from hub.throughput import configure_throughput
 
 DISCOVERY_TIMEOUT = 120  # seconds the hub waits at start for the OIDC provider's discovery
+EVENT_LOOP_RESOLUTION = 0.5  # seconds
 
 Applier = Callable[[AuthSettings, Secrets, Config], None]
 
@@ -60,6 +61,10 @@ def _hub_and_proxy(c: Config, settings: Settings, secrets: Secrets) -> None:
     c.JupyterHub.upgrade_db = True
     # Stopping the hub must not stop the users' servers.
     c.JupyterHub.cleanup_servers = False
+    # JupyterHub measures its event loop's responsiveness by waking every 50 ms, for as long as
+    # the hub runs (jupyterhub/metrics.py `PeriodicMetricsCollector`): most of an idle hub's CPU
+    # (bench/idle.py). Every half second still catches, and logs, a loop blocked for a second.
+    c.PeriodicMetricsCollector.event_loop_interval_resolution = EVENT_LOOP_RESOLUTION
 
 
 def _allow_lists(auth: AuthSettings, c: Config) -> None:

@@ -3,7 +3,9 @@ kernel culling, named servers, spawn throttling and profiles."""
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -106,18 +108,31 @@ def home_volume(settings: Settings, server_name: str) -> str:
     return spawner["volumePrefix"] + "-{username}"
 
 
+# The stack's Docker API proxy (the hub's DOCKER_HOST, tcp://) is created just before the hub
+# and answers within a second or two of its start (`up` does not wait for it:
+# components/api_proxy.py): ask it until then. Any other engine is asked once.
+ENGINE_INFO_SECONDS = 30
+
+
 def _docker_host_resources() -> tuple[int, int] | None:
     """(CPUs, bytes of memory) of the Docker host, from the engine the hub spawns on."""
-    try:
-        import docker
+    import docker
 
-        info = docker.from_env(timeout=10).info()
-        return int(info["NCPU"]), int(info["MemTotal"])
-    except Exception as exc:  # the hub still starts; the limits fall back to JupyterHub's
-        print(
-            f"reading the Docker host's resources failed ({exc}); spawn limits left at defaults", flush=True
-        )
-        return None
+    patience = ENGINE_INFO_SECONDS if os.environ.get("DOCKER_HOST", "").startswith("tcp://") else 0
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            info = docker.from_env(timeout=10).info()
+            return int(info["NCPU"]), int(info["MemTotal"])
+        except Exception as exc:  # the hub still starts; the limits fall back to JupyterHub's
+            if time.monotonic() < deadline:
+                time.sleep(0.2)
+                continue
+            print(
+                f"reading the Docker host's resources failed ({exc}); spawn limits left at defaults",
+                flush=True,
+            )
+            return None
 
 
 def throttling(c: Config, settings: Settings, resources: tuple[int, int] | None) -> None:

@@ -7,6 +7,7 @@ stack is destroyed; previews say what `up` then does.
 from __future__ import annotations
 
 import socket
+import time
 from pathlib import Path
 
 import docker
@@ -93,9 +94,13 @@ def test_real_engine_a_hub_that_cannot_start_fails_up_and_destroy_leaves_nothing
     broken = HarnessDeployer(tmp_path / "state", project_dir=checkout)
     with stack_factory(broken, tmp_path / "stacks") as make:
         stack = make(SHARED, secret_config={"auth.password": USER_PASSWORD}, deploy=False)
+        started = time.monotonic()
         with pytest.raises(DeployError) as failure:
             stack.up()
-        assert "container failed to be in healthy state" in str(failure.value)
+        # The readiness step sees the hub exit and restart, and says so with its log, at once:
+        # not after the 60 s it would give a hub that is slow to answer.
+        assert "cannot start" in str(failure.value) and "this hub cannot start" in str(failure.value)
+        assert time.monotonic() - started < 60, "up waited out its timeout instead of failing at once"
         assert f"{stack.prefix}-hub" in stack_objects(engine, stack.spec.name)["containers"]
         stack.destroy()
         assert stack_objects(engine, stack.spec.name) == NOTHING

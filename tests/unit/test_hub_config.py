@@ -34,6 +34,7 @@ CONTEXT = AuthContext(
 CLASSES: dict[str, str] = {
     "JupyterHub": "jupyterhub.app:JupyterHub",
     "ConfigurableHTTPProxy": "jupyterhub.proxy:ConfigurableHTTPProxy",
+    "PeriodicMetricsCollector": "jupyterhub.metrics:PeriodicMetricsCollector",
     "Authenticator": "jupyterhub.auth:Authenticator",
     "Spawner": "jupyterhub.spawner:Spawner",
     "DockerSpawner": "dockerspawner:DockerSpawner",

@@ -100,11 +100,17 @@ def test_real_engine_7_every_container_stops_gracefully(tmp_path: Path) -> None:
         assert resource["inputs"]["destroyGraceSeconds"] >= 5, resource["name"]
 
 
-def test_real_engine_8_9_a_hub_that_never_gets_healthy_fails_up_and_a_new_healthcheck_replaces_it(
+def test_real_engine_8_9_a_hub_that_never_answers_fails_up_and_a_new_healthcheck_replaces_it(
     baseline: Preview, tmp_path: Path
 ) -> None:
     hub = baseline.by_name(f"{ROOT}-hub-container")
-    assert hub["inputs"]["wait"] is True and hub["inputs"]["waitTimeout"] == 60
+    # `up` waits in the readiness step, not in the provider's `wait` (whose "healthy" comes a
+    # whole healthcheck interval late): it fails after 60 s, or at once when the hub exits.
+    assert "wait" not in hub["inputs"] and "waitTimeout" not in hub["inputs"]
+    readiness = baseline.by_name(f"{ROOT}-readiness-check")
+    assert readiness["inputs"]["environment"]["JHUB_READY_TIMEOUT"] == "60"
+    assert readiness["inputs"]["environment"]["JHUB_HUB_CONTAINER"] == "jhub-unit-hub"
+    assert hub["urn"] in readiness["dependencies"]
     assert hub["inputs"]["healthcheck"]["tests"][0] == "CMD"
     assert hub["options"]["replaceOnChanges"] == ["healthcheck"]
     registry = registry_stack(tmp_path).by_name(f"{ROOT}-registry-container")
@@ -117,7 +123,7 @@ def test_real_engine_8_an_oidc_hub_gets_the_discovery_allowance_on_top(tmp_path:
         tmp_path, config={**BASE_CONFIG, "jupyterhub-docker:auth": auth}, secrets={"auth.clientSecret": "s"}
     )
     assert result.returncode == 0, result.stderr
-    assert result.by_name(f"{ROOT}-hub-container")["inputs"]["waitTimeout"] == 180
+    assert result.by_name(f"{ROOT}-readiness-check")["inputs"]["environment"]["JHUB_READY_TIMEOUT"] == "180"
 
 
 def test_real_engine_10_the_state_holds_no_path_of_this_checkout(tmp_path: Path) -> None:
