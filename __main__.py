@@ -8,12 +8,14 @@ from components.config import load_from_pulumi
 from components.deployment import JupyterHubDeployment
 from components.naming import StackNames
 from components.plan import plan_deployment
+from components.preflight import current
 
 # Every problem of the config and of what it points at is reported at once, before a single
 # resource is registered, not even the root component.
 config = load_from_pulumi()
 names = StackNames(project=pulumi.get_project(), stack=pulumi.get_stack())
-plan = plan_deployment(config, names, Path(__file__).resolve().parent)
+# `current()`: the engine itself; under the unit tests' mocks a stand-in (components/preflight.py).
+plan = plan_deployment(config, names, Path(__file__).resolve().parent, current())
 
 hub = JupyterHubDeployment("jupyterhub", plan)
 

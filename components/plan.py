@@ -20,12 +20,12 @@ from .caddyfile import render_caddyfile
 from .config import Problems, StackConfig, resolve_path
 from .config_files import read_acme_ca_root, read_allowed_users, read_auth_ca
 from .connection import ConnectionFiles
-from .engine_check import check_engine
 from .host import ClientTls, DockerHostArgs, PublishedPort
 from .hub import WAIT_TIMEOUT_SECONDS
 from .hub_settings import GENERATED_SECRETS, render_secrets, render_settings
 from .images import BuildSpec, build_spec, common_build_args, directory_digest, hub_jupyterhub_version
 from .naming import StackNames
+from .preflight import Preflight
 from .proxy import api_url, public_target
 from .shared import SharedFolderPlan
 
@@ -306,11 +306,13 @@ def _access(config: StackConfig, url: str, reachable: bool) -> str:
     return f"published on the Docker host's loopback only: run `{tunnel}`, then open {url}"
 
 
-def plan_deployment(config: StackConfig, names: StackNames, project_dir: Path) -> DeploymentPlan:
+def plan_deployment(
+    config: StackConfig, names: StackNames, project_dir: Path, preflight: Preflight
+) -> DeploymentPlan:
     problems = Problems()
     # The engine must answer before the provider is configured (its own ping says less).
-    problems.check(lambda: check_engine(config))
-    problems.check(lambda: ConnectionFiles(names.stack).write(config, project_dir))
+    problems.check(lambda: preflight.check_engine(config))
+    problems.check(lambda: preflight.write_client_files(config, names, project_dir))
     build_args = problems.check(lambda: common_build_args(config.images, project_dir)) or {}
     hub_version = problems.check(lambda: hub_jupyterhub_version(project_dir)) or "0"
     hub_build = problems.check(

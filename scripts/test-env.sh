@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prepares a Debian machine for the end-to-end tests, idempotently:
+# Prepares a Debian machine for the end-to-end tests, idempotently (`--quick`: step 4 only):
 #   1. installs and starts the Docker engine when it is absent,
 #   2. builds the local base images the test stacks build FROM (nothing can be pulled here),
 #   3. installs the browser the browser test drives (Debian's Chromium),
@@ -97,6 +97,24 @@ make_venv() {
     echo "$want" >"$stamp"
   fi
 }
+
+# The API proxy's differential test builds tests/engine_decoder (the engine's own decoder) with
+# Go and the Go module proxy; the project's machines have Go (1.26), Debian's golang-go (1.19)
+# is too old for its go.mod.
+need_go() {
+  if ! command -v go >/dev/null 2>&1; then
+    log "no 'go' on PATH: tests/unit/test_api_proxy_differential.py needs Go 1.22 or newer"
+    exit 1
+  fi
+}
+
+need_go
+if [ "${1:-}" = "--quick" ]; then
+  # The quick tier (lint, types, unit tests): Python only; no engine, images or browser.
+  make_venv
+  log "ready (quick tier)"
+  exit 0
+fi
 
 start_docker
 build_debian_base

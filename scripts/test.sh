@@ -1,11 +1,24 @@
 #!/usr/bin/env bash
 # The test command (README.md, "Tests"): prepares the machine, lints, type-checks, and runs
 # the unit and end-to-end suites against a real Docker engine. Extra arguments go to pytest.
+#
+#   bash scripts/test.sh           the whole suite (what CI runs)
+#   bash scripts/test.sh --quick   lint, types and the unit tests only: no Docker engine is
+#                                  installed, started or asked (DOCKER_HOST points nowhere)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
-bash scripts/test-env.sh
+quick=false
+if [ "${1:-}" = "--quick" ]; then
+  quick=true
+  shift
+fi
+if $quick; then
+  bash scripts/test-env.sh --quick
+else
+  bash scripts/test-env.sh
+fi
 bin="$here/.venv/bin"
 
 echo "== ruff"
@@ -17,7 +30,14 @@ echo "== mypy"
 echo "== pytest"
 mkdir -p test-results
 status=0
-"$bin/python" -m pytest -rs --junitxml=test-results/junit.xml "$@" || status=$?
+if $quick; then
+  # Proves the unit tier needs no engine: nothing listens there.
+  DOCKER_HOST=unix:///nonexistent "$bin/python" -m pytest -rs --junitxml=test-results/junit-quick.xml \
+    tests/unit "$@" || status=$?
+  [ "$status" -eq 0 ] || exit "$status"
+  exec "$bin/python" scripts/check_test_results.py test-results/junit-quick.xml
+fi
+"$bin/python" -m pytest -rs --durations=15 --junitxml=test-results/junit.xml "$@" || status=$?
 # Any failure, and pytest's 5 (nothing collected), fails the run as it is.
 [ "$status" -eq 0 ] || exit "$status"
 # A green run must have run tests: none passing, or skips for any reason but the missing

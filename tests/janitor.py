@@ -60,18 +60,37 @@ def _ledger_name(prefix: str) -> str:
     return LEDGER_PREFIX + prefix.strip("-")
 
 
+# The prefixes this run entered, whose images and ledger entries go at its end (`finish`).
+_ENTERED: list[str] = []
+
+
 def enter(client: docker.DockerClient, prefix: str) -> None:
     """Record that this run is about to create Docker objects named `prefix`..."""
     client.volumes.create(_ledger_name(prefix), labels={**RUN_LABELS, PREFIX_LABEL: prefix})
+    if prefix not in _ENTERED:
+        _ENTERED.append(prefix)
 
 
 def leave(client: docker.DockerClient, prefix: str) -> None:
-    """Forget the objects named `prefix`...: they were destroyed. The images the stack built
-    are removed too: `pulumi destroy` leaves them (pulumi-docker's Image Delete does nothing,
-    tests/harness/MODEL.md), and a machine running the suite daily would collect hundreds."""
-    _remove_images(client, prefix)
-    with contextlib.suppress(docker.errors.NotFound):
-        client.volumes.get(_ledger_name(prefix)).remove(force=True)
+    """The objects named `prefix`... were destroyed. Their images stay until the run's end
+    (`finish`): every stack of a run builds the same images under its own names, and a build
+    whose layers are still on the engine takes a fraction of a second, where one after the last
+    such image was removed takes a minute. The ledger entry stays as long, so a run killed
+    later still has them removed by the next one."""
+
+
+def finish(client: docker.DockerClient, prefixes: list[str] | None = None) -> list[str]:
+    """At the run's end: remove the images of every stack it entered (`pulumi destroy` leaves
+    them: pulumi-docker's Image Delete does nothing, tests/harness/MODEL.md; a machine running
+    the suite daily would collect hundreds) and forget them."""
+    removed: list[str] = []
+    for prefix in list(_ENTERED if prefixes is None else prefixes):
+        removed += _remove_images(client, prefix)
+        with contextlib.suppress(docker.errors.NotFound):
+            client.volumes.get(_ledger_name(prefix)).remove(force=True)
+        if prefix in _ENTERED:
+            _ENTERED.remove(prefix)
+    return removed
 
 
 def _remove_prefixed(client: docker.DockerClient, prefix: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import secrets
 import socket
@@ -27,6 +28,7 @@ from tests.deployers import (
     extra_ca_file,
     pulumi_cli_available,
 )
+from tests.e2e import census
 from tests.peers.swarm import peer as swarm_peer
 
 # Local stand-ins for the upstream images, built by scripts/test-env.sh (nothing can be pulled
@@ -41,8 +43,26 @@ USER_PASSWORD = "workshop-" + secrets.token_hex(6)
 ADMIN_PASSWORD = "admin-" + secrets.token_hex(16)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    yield
+    census.CENSUS.count(item.nodeid)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    yield
+    census.CENSUS.count(item.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    terminalreporter.section("what the run held on the engine (tests/e2e/census.py)")
+    for line in census.report():
+        terminalreporter.write_line(line)
+
+
 @pytest.fixture(scope="session")
-def engine() -> docker.DockerClient:
+def engine() -> Iterator[docker.DockerClient]:
     try:
         client = docker.from_env()
         client.ping()
@@ -56,7 +76,9 @@ def engine() -> docker.DockerClient:
             client.images.get(image)
         except docker.errors.ImageNotFound:
             pytest.fail(f"base image {image} is missing; run scripts/test-env.sh first")
-    return client
+    yield client
+    # The images the run's stacks built, kept until now as every later stack's build cache.
+    janitor.finish(client)
 
 
 @pytest.fixture(scope="session", params=["harness", "automation"])
@@ -182,32 +204,138 @@ def stack_factory(deployer: Deployer, config_dir: Path) -> Iterator[StackFactory
             pytest.fail("destroy at teardown failed:\n" + "\n".join(errors))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def make_stack(
     engine: docker.DockerClient, deployer: Deployer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[StackFactory]:
-    """Stacks on the local engine, destroyed at the end of the session."""
+    """Stacks on the local engine for one module's tests, destroyed when the module is done."""
     with stack_factory(deployer, tmp_path_factory.mktemp("stacks")) as make:
         yield make
+
+
+# --- stacks several modules use --------------------------------------------------------------
+# A stack lives only as long as the tests that use it. These few are shared by several modules,
+# which the run orders next to one another (`pytest_collection_modifyitems`), and each is
+# destroyed as soon as the last test that uses it is done (`pytest_runtest_teardown`), not at
+# the session's end. Those made per Automation-API or harness variant are one per variant.
+SHARED_STACKS = ("self_signed", "workshop", "native")
+# Shared by every variant (no deployer of its own).
+SHARED_RESOURCES = ("swarm_cluster",)
+# Modules are ordered by which of them they use, in this order, so each spans a single stretch
+# of the run; modules that use none come first.
+SHARED_ORDER = [
+    frozenset(),
+    frozenset({"self_signed"}),
+    frozenset({"self_signed", "workshop"}),
+    frozenset({"workshop"}),
+    frozenset({"workshop", "native"}),
+    frozenset({"native"}),
+    frozenset({"swarm_cluster"}),
+]
+_RELEASES: dict[tuple[str, str], Callable[[], None]] = {}
+_LAST_USER: dict[tuple[str, str], str] = {}
+
+
+def _variant(item: pytest.Item) -> str:
+    callspec = getattr(item, "callspec", None)
+    return str(callspec.params.get("deployer", "")) if callspec is not None else ""
+
+
+def _shared_key(name: str, variant: str) -> tuple[str, str]:
+    return (name, variant if name in SHARED_STACKS else "")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the modules that share a stack one after the other, and note each shared stack's
+    last user. Within a module, and within each variant, the order stays as collected."""
+    shared = set(SHARED_STACKS) | set(SHARED_RESOURCES)
+    uses: dict[str, set[str]] = {}
+    first: dict[str, int] = {}
+    for index, item in enumerate(items):
+        module = item.nodeid.split("::")[0]
+        uses.setdefault(module, set()).update(set(getattr(item, "fixturenames", ())) & shared)
+        first.setdefault(module, index)
+
+    def rank(module: str) -> int:
+        group = frozenset(uses[module])
+        return SHARED_ORDER.index(group) if group in SHARED_ORDER else len(SHARED_ORDER)
+
+    position = {id(item): index for index, item in enumerate(items)}
+    items.sort(
+        key=lambda item: (
+            # The unit tests first: a broken build shows in a minute, not after the stacks.
+            not item.nodeid.startswith("tests/unit/"),
+            _variant(item) == "automation",
+            rank(item.nodeid.split("::")[0]),
+            first[item.nodeid.split("::")[0]],
+            position[id(item)],
+        )
+    )
+    _LAST_USER.clear()
+    for item in items:
+        for name in set(getattr(item, "fixturenames", ())) & shared:
+            _LAST_USER[_shared_key(name, _variant(item))] = item.nodeid
+
+
+def release_after_last_use(request: pytest.FixtureRequest, release: Callable[[], None]) -> None:
+    """Have `release` run once the last test using this shared fixture is done."""
+    variant = ""
+    if request.fixturename in SHARED_STACKS:
+        deployer = request.getfixturevalue("deployer")
+        variant = "automation" if isinstance(deployer, AutomationDeployer) else "harness"
+    _RELEASES[_shared_key(str(request.fixturename), variant)] = release
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    yield
+    for key, last in list(_LAST_USER.items()):
+        if last == item.nodeid and key in _RELEASES:
+            _RELEASES.pop(key)()
+
+
+@pytest.fixture(scope="session")
+def shared_stacks(
+    engine: docker.DockerClient, deployer: Deployer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[StackFactory]:
+    """The factory of the stacks several modules use (whatever is left at the session's end,
+    after a failure say, is destroyed then)."""
+    with stack_factory(deployer, tmp_path_factory.mktemp("shared-stacks")) as make:
+        yield make
+
+
+def _shared(request: pytest.FixtureRequest, stack: Deployment) -> Deployment:
+    release_after_last_use(request, lambda: None if stack.destroyed else stack.destroy())
+    return stack
 
 
 WELCOME = "Welcome to the workshop: the password is on the whiteboard"
 
 
 @pytest.fixture(scope="session")
-def workshop(make_stack: StackFactory) -> Deployment:
+def workshop(shared_stacks: StackFactory, request: pytest.FixtureRequest) -> Deployment:
     """A workshop stack: one shared password, one admin with the admin password, and a greeting
     on the login page through hub.extraConfig (a JupyterHub setting the config does not model)."""
-    return make_stack(
-        {"type": "shared-password", "admins": ["teacher"], "allowAll": True},
-        secret_config={"auth.password": USER_PASSWORD, "auth.adminPassword": ADMIN_PASSWORD},
-        extra={"hub": {"extraConfig": {"JupyterHub": {"template_vars": {"announcement_login": WELCOME}}}}},
+    return _shared(
+        request,
+        shared_stacks(
+            {"type": "shared-password", "admins": ["teacher"], "allowAll": True},
+            secret_config={"auth.password": USER_PASSWORD, "auth.adminPassword": ADMIN_PASSWORD},
+            extra={
+                "hub": {"extraConfig": {"JupyterHub": {"template_vars": {"announcement_login": WELCOME}}}}
+            },
+        ),
     )
 
 
 @pytest.fixture(scope="session")
-def native(make_stack: StackFactory) -> Deployment:
+def native(shared_stacks: StackFactory, request: pytest.FixtureRequest) -> Deployment:
     """A small team's stack: people sign up, the admin approves them."""
+    return _shared(request, _native(shared_stacks))
+
+
+def _native(make_stack: StackFactory) -> Deployment:
     return make_stack(
         {
             "type": "native",
@@ -239,12 +367,12 @@ def tls_stack(
 
 @pytest.fixture(scope="session")
 def self_signed(
-    make_stack: StackFactory, tmp_path_factory: pytest.TempPathFactory
+    shared_stacks: StackFactory, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> tuple[Deployment, Path]:
     """A stack with a self-signed certificate for hub.test (resolved to 127.0.0.1 by the tests,
     see names.py), and a file with its CA, the `caCertificate` output. Shared by the TLS tests
-    and the browser test, so the session deploys it once."""
-    stack = tls_stack(make_stack, {"mode": "self-signed", "domain": "hub.test"})
+    and the browser test, so the run deploys it once."""
+    stack = _shared(request, tls_stack(shared_stacks, {"mode": "self-signed", "domain": "hub.test"}))
     ca_file = tmp_path_factory.mktemp("self-signed") / "ca.pem"
     ca_file.write_text(stack.outputs["caCertificate"])
     return stack, ca_file
@@ -298,12 +426,17 @@ def connect_when_created(
 
 
 @pytest.fixture(scope="session")
-def swarm_cluster(engine: docker.DockerClient) -> Iterator[tuple[swarm_peer.Swarm, int]]:
+def swarm_cluster(
+    engine: docker.DockerClient, request: pytest.FixtureRequest
+) -> Iterator[tuple[swarm_peer.Swarm, int]]:
     """One three-node swarm for every Swarm module (test_swarm*.py, next to one another): each
     start loads the images into three nested engines, the longest part of its setup. Every node
     trusts a plain-HTTP registry at <node1>:<port> (the stack's, in test_swarm.py)."""
     registry_port = free_port()
     images = [TEST_IMAGES["base"], TEST_IMAGES["proxy"], TEST_IMAGES["edge"], TEST_IMAGES["registry"]]
-    with swarm_peer.swarm(engine, images, registry_port=registry_port) as made:
+    with contextlib.ExitStack() as stack:
+        made = stack.enter_context(swarm_peer.swarm(engine, images, registry_port=registry_port))
+        # Stopped after the last Swarm test, not at the session's end.
+        release_after_last_use(request, stack.close)
         print(f"\nswarm of 3 nodes ready, the test images on each, in {made.setup_seconds:.1f} s")
         yield made, registry_port

@@ -46,7 +46,7 @@ def lesson_image_context(directory: Path) -> Path:
     return directory
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def workshop_images(make_stack: StackFactory, tmp_path_factory: pytest.TempPathFactory) -> Workshop:
     context = lesson_image_context(tmp_path_factory.mktemp("intro-workshop"))
     port = free_port()

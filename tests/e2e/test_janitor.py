@@ -76,8 +76,12 @@ def test_janitor_removes_what_a_dead_run_left_and_keeps_what_a_live_run_has(
                 engine.containers.get(name).remove(force=True)
             elif kind != "image":
                 getattr(engine, kind + "s").get(name).remove()
-    # A clean teardown forgets the stack and removes the images it built, which destroy leaves.
+    # The run's end forgets the stack and removes the images it built, which destroy leaves.
     janitor.leave(engine, f"jhub-{live_token}-")
+    assert _exists(engine, "image", f"jhub-{live_token}-hub:built"), "kept until the run's end"
+    removed = janitor.finish(engine, [f"jhub-{live_token}-"])
+    assert f"image jhub-{live_token}-hub:built" in removed
+    assert not _exists(engine, "volume", janitor.LEDGER_PREFIX + f"jhub-{live_token}")
     for kind, name in live:
         if kind == "image":
             assert not _exists(engine, kind, name), f"{name} outlived leave()"

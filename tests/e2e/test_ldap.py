@@ -15,7 +15,7 @@ from tests.peers.common import create_network
 from tests.peers.ldap import peer as ldap
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def directory(
     engine: docker.DockerClient, make_stack: StackFactory, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[ldap.LdapPeer, Path]]:
@@ -40,7 +40,7 @@ def join(engine: docker.DockerClient, directory: ldap.LdapPeer, stack: Deploymen
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ldap_bind_stack(
     engine: docker.DockerClient, make_stack: StackFactory, directory: tuple[ldap.LdapPeer, Path]
 ) -> Deployment:
@@ -60,7 +60,7 @@ def ldap_bind_stack(
     return stack
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ldap_lookup_stack(
     engine: docker.DockerClient, make_stack: StackFactory, directory: tuple[ldap.LdapPeer, Path]
 ) -> Deployment:

@@ -32,7 +32,7 @@ class AcmeStack:
     http_port: int
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def acme_stack(
     engine: docker.DockerClient, make_stack: StackFactory, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AcmeStack]:

@@ -12,7 +12,7 @@ from tests.e2e.hubclient import HubUser
 from tests.e2e.polling import eventually
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def boss(native: Deployment) -> HubUser:
     """The stack's admin, signed up (admins are approved on sign-up) and logged in."""
     password = secrets.token_urlsafe(12)

@@ -31,7 +31,7 @@ class IdentityProvider:
     stack: Deployment
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def identity_provider(
     engine: docker.DockerClient, make_stack: StackFactory, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[IdentityProvider]:

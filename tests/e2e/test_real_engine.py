@@ -107,7 +107,7 @@ def test_real_engine_a_hub_that_cannot_start_fails_up_and_destroy_leaves_nothing
 
 
 # --- previews ----------------------------------------------------------------------------------
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def planned(make_stack: StackFactory) -> Deployment:
     """A stack whose config the preview tests change, one edit at a time."""
     return make_stack(

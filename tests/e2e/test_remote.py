@@ -37,7 +37,7 @@ NOTHING: dict[str, list[str]] = {"containers": [], "volumes": [], "networks": []
 IPTABLES = "iptables-nft -S 2>/dev/null; iptables-legacy -S 2>/dev/null; true"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def remote_host(engine: docker.DockerClient) -> Iterator[dockerhost.DockerHostPeer]:
     """A second Docker host with an SSH server (and its engine on TLS-verified TCP)."""
     network = create_network(engine, f"peer-remote-{secrets.token_hex(3)}", kind="docker-host")
@@ -85,7 +85,7 @@ def remote_stack(
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def remote_stacks(
     remote_host: dockerhost.DockerHostPeer, deployer: Deployer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[StackFactory]:
@@ -94,7 +94,7 @@ def remote_stacks(
         yield make
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def remote(
     remote_stacks: StackFactory,
     remote_host: dockerhost.DockerHostPeer,

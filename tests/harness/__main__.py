@@ -17,6 +17,9 @@ from pathlib import Path
 
 import yaml
 
+from components import preflight
+from components.preflight import EnginePreflight, StandInPreflight
+
 from . import stackconfig
 from .runner import Run, program_error_text, project_options
 from .state import StateFile
@@ -53,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
         "--run-program", action="store_true", help="destroy: run the program for the providers' config"
     )
     parser.add_argument("--expect-no-changes", action="store_true", help="fail if the plan changes anything")
+    parser.add_argument(
+        "--real-preflight",
+        action="store_true",
+        help="record: ask the engine at dockerHost as a deploy does (default: a stand-in that answers)",
+    )
     args = parser.parse_args(argv)
 
     project_dir = args.project_dir.resolve()
@@ -81,8 +89,11 @@ def main(argv: list[str] | None = None) -> int:
             settings=args.set,
         )
         started = time.monotonic()
+        # Recording runs no step on an engine, so it asks none either (components/preflight.py).
+        chosen = EnginePreflight() if args.action != "record" or args.real_preflight else StandInPreflight()
         try:
-            run.run_program(config, secret_keys)
+            with preflight.use(chosen):
+                run.run_program(config, secret_keys)
         except HarnessError:
             raise
         except Exception as exc:

@@ -117,6 +117,8 @@ def run(
         networking_config={network: client.api.create_endpoint_config(aliases=[hostname])},
         labels={LABEL: kind, **RUN_LABELS},
         environment=dict(environment),
+        # An init as PID 1 reaps whatever the peer's processes leave behind.
+        init=True,
         ports={f"{publish}/tcp": ("127.0.0.1", publish)} if publish is not None else {},
     )
     return container

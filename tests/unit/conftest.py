@@ -1,9 +1,9 @@
 """Unit fixtures: the program under `pulumi.runtime.set_mocks`, its registrations recorded.
 
 Each run is `python -m tests.harness record` in a subprocess: the Pulumi runtime is global
-state, and a fresh process per run is the only way to run the program twice faithfully. The
-program asks the Docker engine at the default socket before anything else (as `pulumi preview`
-does), so one must be running.
+state, and a fresh process per run is the only way to run the program twice faithfully. No
+Docker engine is needed: the plan step's question to the engine is answered by a stand-in
+(components/preflight.py), unless a test asks for the real one (`real_preflight`).
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ def preview(
     config: dict[str, Any] | None = None,
     secrets: dict[str, str] | None = None,
     stack: str = "unit",
+    real_preflight: bool = False,
 ) -> Preview:
     config_file = tmp_path / f"Pulumi.{stack}.{len(list(tmp_path.iterdir()))}.yaml"
     config_file.write_text(yaml.safe_dump({"config": BASE_CONFIG if config is None else config}))
@@ -58,6 +59,8 @@ def preview(
     argv = [sys.executable, "-m", "tests.harness", "record", "--stack", stack, "--config", str(config_file)]
     for path, value in secrets.items():
         argv += ["--secret", f"{path}={value}"]
+    if real_preflight:
+        argv.append("--real-preflight")
     result = subprocess.run(argv, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)
     document = json.loads(result.stdout) if result.stdout.strip() else {}
     return Preview(

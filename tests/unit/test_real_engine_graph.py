@@ -144,7 +144,9 @@ def test_real_engine_11_an_engine_that_is_not_there_is_explained_before_anything
     tmp_path: Path,
 ) -> None:
     socket = tmp_path / "no-engine.sock"
-    result = preview(tmp_path, config={**BASE_CONFIG, "jupyterhub-docker:dockerHost": f"unix://{socket}"})
+    # The real check, which finds a missing socket without any engine.
+    config = {**BASE_CONFIG, "jupyterhub-docker:dockerHost": f"unix://{socket}"}
+    result = preview(tmp_path, config=config, real_preflight=True)
     assert result.returncode == 1
     assert (
         f"dockerHost: unix://{socket}: no socket at {socket}: is the Docker engine installed and running"

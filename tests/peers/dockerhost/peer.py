@@ -162,8 +162,10 @@ def start(
     # read-only paths), which the Docker SDK cannot express.
     started = subprocess.run(
         [
-            "docker", "run", "-d", "--name", name, "--network", network, "--label", f"{LABEL}={KIND}",
-            "--label", f"{RUN_LABEL}={RUN}",
+            # --init: with dockerd as PID 1 nothing reaps the orphans of the sshd sessions and
+            # docker CLI calls it runs (one run left 392 zombies); the engine's init does.
+            "docker", "run", "-d", "--init", "--name", name, "--network", network,
+            "--label", f"{LABEL}={KIND}", "--label", f"{RUN_LABEL}={RUN}",
             "--cap-add=ALL", "--cap-drop=SYS_RESOURCE",
             "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
             "--security-opt", "systempaths=unconfined",

@@ -84,7 +84,8 @@ def _run_node(name: str, hostname: str, network: str, volume: str) -> None:
     # The CLI, not the API: `systempaths=unconfined` is a CLI option (see dockerhost.start).
     started = subprocess.run(
         [
-            "docker", "run", "-d", "--name", name, "--hostname", hostname, "--network", network,
+            # --init: an engine as PID 1 reaps no orphans (tests/peers/dockerhost/peer.py).
+            "docker", "run", "-d", "--init", "--name", name, "--hostname", hostname, "--network", network,
             "--label", f"{common.LABEL}={KIND}", "--label", f"{RUN_LABEL}={RUN}",
             "--cap-add=ALL", "--cap-drop=SYS_RESOURCE",
             "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",

@@ -1,0 +1,82 @@
+"""What a test run holds on the engine, counted as it goes: stacks and containers alive (the
+peak, at the boundaries of every test), and zombie processes on the machine at the end.
+
+A suite whose stacks outlive their tests loads the machine it runs on (sixteen stacks at once
+was the finding that made this count); a container whose PID 1 does not reap (an engine run as
+PID 1 in a peer container) leaves zombies. Both are printed at the end of every run, beside the
+durations, so a regression shows in the next run's output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+
+from components.naming import LABEL_STACK
+
+
+@dataclass
+class Census:
+    client: docker.DockerClient | None = None
+    peak_stacks: int = 0
+    peak_stacks_at: str = ""
+    peak_containers: int = 0
+    peak_containers_at: str = ""
+    stacks_seen: set[str] = field(default_factory=set)
+
+    def count(self, where: str) -> None:
+        """Sample the engine: stacks with a running container, and running containers."""
+        if self.client is None:
+            try:
+                self.client = docker.from_env(timeout=10)
+                self.client.ping()
+            except Exception:
+                self.client = None
+                return
+        try:
+            containers = self.client.containers.list(sparse=True)
+        except Exception:
+            return
+        stacks = {
+            (c.attrs.get("Labels") or {}).get(LABEL_STACK)
+            for c in containers
+            if (c.attrs.get("Labels") or {}).get(LABEL_STACK)
+        }
+        self.stacks_seen |= {s for s in stacks if s}
+        if len(stacks) > self.peak_stacks:
+            self.peak_stacks, self.peak_stacks_at = len(stacks), where
+        if len(containers) > self.peak_containers:
+            self.peak_containers, self.peak_containers_at = len(containers), where
+
+
+def zombies() -> list[str]:
+    """Processes in state Z on this machine (every container's included: one kernel)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            stat = (entry / "stat").read_text()
+            name, _, rest = stat.partition(") ")
+            if rest.startswith("Z"):
+                found.append(f"{entry.name} {name.partition('(')[2]}")
+    return found
+
+
+CENSUS = Census()
+
+
+def report() -> list[str]:
+    """The lines the run ends with."""
+    zombie_list = zombies()
+    lines = [
+        f"peak stacks alive: {CENSUS.peak_stacks} (at {CENSUS.peak_stacks_at or '-'})",
+        f"peak containers running: {CENSUS.peak_containers} (at {CENSUS.peak_containers_at or '-'})",
+        f"stacks deployed in the run: {len(CENSUS.stacks_seen)}",
+        f"zombie processes at the end: {len(zombie_list)}"
+        + (f" ({', '.join(zombie_list[:10])})" if zombie_list else ""),
+    ]
+    return lines
