@@ -88,7 +88,7 @@ class JupyterHubDeployment(pulumi.ComponentResource):
                 password=None
                 if plan.registry_password is None
                 else as_secret(pulumi.Output.from_input(plan.registry_password)),
-                registry=registry.container,
+                registry=registry.ready,
             )
         # One image per configured entry, each present on the host before the hub starts.
         notebooks = {

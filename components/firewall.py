@@ -24,7 +24,7 @@ from .docker_inputs import STOP_GRACE_SECONDS, label_inputs
 from .host import DockerHost
 from .images import BuildSpec, BuiltImage, BuiltImageArgs
 from .naming import LABEL_ROLE, StackNames
-from .scripts import run_script
+from .scripts import wait_until_ready
 
 WAIT_TIMEOUT_SECONDS = 60
 
@@ -90,16 +90,14 @@ class Firewall(pulumi.ComponentResource):
         )
         # The rules are written: what the hub is created after (it checks its running servers
         # when it starts). Again whenever the firewall is replaced.
-        self.ready = run_script(
+        self.ready = wait_until_ready(
             f"{name}-ready",
-            "wait_for_firewall",
-            {
-                **host.command_env,
-                "JHUB_FIREWALL_CONTAINER": names.firewall,
-                "JHUB_FIREWALL_APPLIED": str(APPLIED),
-                "JHUB_READY_TIMEOUT": str(WAIT_TIMEOUT_SECONDS),
-            },
-            pulumi.ResourceOptions(parent=self),
-            triggers=[self.container.id],
+            host.command_env,
+            names.firewall,
+            ["test", "-f", str(APPLIED)],
+            "holding the stack's rules",
+            WAIT_TIMEOUT_SECONDS,
+            self.container.id,
+            self,
         )
         self.register_outputs({"chain": chain_name(names.prefix)})

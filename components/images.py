@@ -78,8 +78,8 @@ def common_build_args(images: ImagesConfig, project_dir: Path) -> dict[str, str]
 
 @dataclass(frozen=True)
 class RegistryPush:
-    """Push built images to the stack's registry, with its credentials, once its container is
-    up (created only when it answers)."""
+    """Push built images to the stack's registry, with its credentials, once it answers
+    (`registry`: the step that saw it answer, components/registry.py)."""
 
     server: str
     username: str | None

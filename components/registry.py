@@ -19,6 +19,7 @@ import pulumi_docker as docker
 from .docker_inputs import STOP_GRACE_SECONDS, as_secret, label_inputs
 from .host import DockerHost, PublishedPort
 from .naming import LABEL_ROLE, StackNames
+from .scripts import wait_until_ready
 
 CONFIG_FILE = "/etc/docker/registry/config.yml"
 HTPASSWD_FILE = "/etc/docker/registry/htpasswd"
@@ -62,13 +63,17 @@ class RegistryArgs:
     server: str
 
 
+# `/` answers 200 with or without htpasswd (the upstream image is Alpine, whose busybox has wget).
+_PROBE = ["wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{PORT}/"]
+
+
 class Registry(pulumi.ComponentResource):
-    """The registry container and its storage. The container is created only once the registry
-    answers on the Docker host (its healthcheck, waited for by the provider), so pushes can
-    depend on it, on a remote host as well as here."""
+    """The registry container and its storage. `ready` returns once the registry answers on the
+    Docker host, so pushes can depend on it, on a remote host as well as here."""
 
     server: str  # how the Docker engine reaches it: localhost:<port>
     container: docker.Container
+    ready: pulumi.Resource
 
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("jupyterhub-docker:index:Registry", name, None, opts)
@@ -104,21 +109,31 @@ class Registry(pulumi.ComponentResource):
                 docker.ContainerPortArgs(internal=PORT, external=args.publish.port, ip=args.publish.address)
             ],
             restart="unless-stopped",
-            # Probed inside the container, on the Docker host: `/` answers 200 with or without
-            # htpasswd (the upstream image is Alpine, whose busybox has wget).
+            # Reported in `docker ps`, once a minute: the engine runs a probe for as long as the
+            # container lives. `up` waits with `ready` below instead.
             healthcheck=docker.ContainerHealthcheckArgs(
-                tests=["CMD", "wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{PORT}/"],
-                interval="2s",
+                tests=["CMD", *_PROBE],
+                interval="60s",
                 timeout="5s",
-                retries=15,
+                retries=3,
             ),
-            wait=True,
-            wait_timeout=WAIT_TIMEOUT_SECONDS,
             destroy_grace_seconds=STOP_GRACE_SECONDS,
             labels=label_inputs(docker.ContainerLabelArgs, {**names.labels, LABEL_ROLE: "registry"}),
             # A changed healthcheck is updated in the state only (not ForceNew, ignored by
             # the provider's Update): replace instead.
             opts=host.child_opts(self, delete_before_replace=True, replace_on_changes=["healthcheck"]),
+        )
+        # Answering, probed inside the container on the Docker host (a remote one too): what
+        # pushes wait for.
+        self.ready = wait_until_ready(
+            f"{name}-ready",
+            host.command_env,
+            names.registry,
+            _PROBE,
+            "answering",
+            WAIT_TIMEOUT_SECONDS,
+            container.id,
+            self,
         )
         self.server = args.server
         self.container = container

@@ -6,6 +6,7 @@ They live as files next to this module so they can be linted and read, and are p
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pulumi
@@ -42,4 +43,32 @@ def run_script(
         environment=environment,
         triggers=triggers,
         opts=opts,
+    )
+
+
+def wait_until_ready(
+    resource_name: str,
+    command_env: dict[str, str],
+    container_name: str,
+    probe: list[str],
+    what: str,
+    timeout: int,
+    container_id: pulumi.Input[str],
+    parent: pulumi.Resource,
+) -> command.local.Command:
+    """A Command that returns once `probe` succeeds inside the container (scripts/
+    wait_for_container.py), and fails at once if the container exits or restarts. Run again
+    whenever the container is replaced (its ID is the trigger)."""
+    return run_script(
+        resource_name,
+        "wait_for_container",
+        {
+            **command_env,
+            "JHUB_CONTAINER": container_name,
+            "JHUB_PROBE": json.dumps(probe),
+            "JHUB_WHAT": what,
+            "JHUB_READY_TIMEOUT": str(timeout),
+        },
+        pulumi.ResourceOptions(parent=parent),
+        triggers=[container_id],
     )

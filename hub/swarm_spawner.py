@@ -50,6 +50,16 @@ def placement_constraints(profile_constraints: list[str], pinned_node: str) -> l
     return constraints
 
 
+def task_address(task: dict[str, Any], network: str) -> str:
+    """A task's address on `network` (its NetworksAttachments: `10.0.1.5/24` -> `10.0.1.5`), or
+    "" when the task says none."""
+    for attachment in task.get("NetworksAttachments") or []:
+        if ((attachment.get("Network") or {}).get("Spec") or {}).get("Name") == network:
+            for address in attachment.get("Addresses") or []:
+                return str(address).split("/", 1)[0]
+    return ""
+
+
 def as_mount(spec: dict[str, Any]) -> Mount:
     """A mount as hub/apply.py describes it, as a service's Mount: named volumes as volumes (with
     the home's labels, applied when the node creates it), host directories as binds."""
@@ -74,6 +84,8 @@ class StackSwarmSpawner(SwarmSpawner):  # type: ignore[misc]  # dockerspawner ha
     # The node this server's home lives on ("" until the first start has run somewhere).
     pinned_node: str = ""
     _created_at: float = 0.0
+    # The running task's address on the users' overlay, once `start_object` has seen it run.
+    _task_address: str = ""
     _stack_mounts: list[dict[str, Any]] = []
 
     # SwarmSpawner replaces DockerSpawner's `mounts` trait with a read-only property (all
@@ -199,10 +211,22 @@ class StackSwarmSpawner(SwarmSpawner):  # type: ignore[misc]  # dockerspawner ha
                 raise web.HTTPError(503, await self._no_node_message(reason))
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, 3.0)
+        self._task_address = task_address(task, self.network_name)
         if not self.pinned_node:
             # The home volume now exists on this node, and only there.
             self.pinned_node = task["NodeID"]
             self.log.info("%s: home pinned to node %s", self.service_name, self.pinned_node)
+
+    async def get_ip_and_port(self) -> tuple[str, int]:
+        """The running task's own address on the users' overlay, not the service's name. The
+        name resolves through the engine's DNS, which right after a quick stop and start can
+        still answer with the stopped task's address: the proxy then routed a restarted server
+        there and the person got a 503 (tests/e2e/test_swarm.py, seen once in a run). The task
+        only ever has this address: a task that moves is a new server (restart none)."""
+        if self._task_address:
+            return self._task_address, int(self.port)
+        ip, port = await super().get_ip_and_port()
+        return str(ip), int(port)
 
     async def _no_node_message(self, reason: str) -> str:
         if self.pinned_node:

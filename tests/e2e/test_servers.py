@@ -22,8 +22,10 @@ from tests.e2e.polling import eventually
 from tests.e2e.test_backup import ops
 
 SECRETS = {"auth.password": USER_PASSWORD, "auth.adminPassword": ADMIN_PASSWORD}
-# Short enough for a test: a server idle for 30 s is culled within the next 10 s check.
-CULLER = {"timeout": 30, "every": 10, "kernelTimeout": 20}
+# Short enough for a test: a server idle for 20 s is culled within the next 5 s check. The hub
+# then learns of activity every 5 s (hub/servers.py `activity_interval`), so a server in use,
+# polled every 2 s, is never 20 s idle to the culler even on a loaded machine.
+CULLER = {"timeout": 20, "every": 5, "kernelTimeout": 15}
 
 
 @pytest.fixture(scope="module")

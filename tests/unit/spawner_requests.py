@@ -30,6 +30,7 @@ from tests.unit.test_hub_config import NAMES, configured, documents
 SERVICE_ID = "k3v9x2m1q8w7e6r5t4y3u2i1o"
 CONTAINER_ID = "0f" * 32
 NODE_ID = "n0d3a1b2c3d4e5f6g7h8i9j0k"
+TASK_ADDRESS = "10.0.1.5"
 ENGINE = "tcp://engine.invalid:2375"
 
 
@@ -112,7 +113,9 @@ class EngineStandIn(requests.adapters.BaseAdapter):
                 return 404, {"message": "service not found"}
             return 200, {"ID": SERVICE_ID, "Spec": {"Labels": self.labels}}
         if route == "tasks":
-            return 200, [{"NodeID": NODE_ID, "Status": {"State": "running"}, "DesiredState": "running"}]
+            attachment = {"Network": {"Spec": {"Name": self.network}}, "Addresses": [f"{TASK_ADDRESS}/24"]}
+            task = {"NodeID": NODE_ID, "Status": {"State": "running"}, "DesiredState": "running"}
+            return 200, [{**task, "NetworksAttachments": [attachment]}]
         return 200, {}
 
     def close(self) -> None:

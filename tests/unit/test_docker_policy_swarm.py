@@ -14,7 +14,16 @@ import pytest
 
 from hub.docker_policy import NO_BODY, Forward, PolicyDocument, Refused, policy_document
 from hub.service_policy import is_user_service
-from tests.unit.spawner_requests import NODE_ID, Request, ask, created, forwarded, make_spawner, start
+from tests.unit.spawner_requests import (
+    NODE_ID,
+    TASK_ADDRESS,
+    Request,
+    ask,
+    created,
+    forwarded,
+    make_spawner,
+    start,
+)
 from tests.unit.test_hub_config import SHARED, documents
 
 __all__ = ["PULLED", "make_spawner", "policy_for"]
@@ -98,6 +107,14 @@ def test_swarm_policy_passes_root_read_only_named_pinned_and_placed_servers() ->
 def test_swarm_policy_the_spawner_keeps_the_node_its_home_landed_on() -> None:
     _, spawner = start(SWARM)
     assert spawner.get_state()["node_id"] == NODE_ID
+
+
+def test_swarm_the_hub_routes_to_the_running_tasks_own_address_not_the_services_name() -> None:
+    """The service's name can resolve to a stopped task's address right after a restart."""
+    import asyncio
+
+    _, spawner = start(SWARM)
+    assert asyncio.run(spawner.get_ip_and_port()) == (TASK_ADDRESS, 8888)
 
 
 def _container(body: dict[str, Any]) -> dict[str, Any]:

@@ -353,12 +353,12 @@ def test_with_a_registry_built_images_are_pushed_with_its_credentials(tmp_path: 
     # An object holding a secret is secret as a whole.
     registry_input = image["inputs"]["registry"][SECRET_MARKER]
     assert registry_input == {"server": "localhost:5123", "username": "teacher", "password": "reg-pass-1"}
-    assert f"{ROOT}-registry-container" in {short(u) for u in image["dependencies"]}, (
-        "pushes wait for the registry"
+    assert f"{ROOT}-registry-ready" in {short(u) for u in image["dependencies"]}, (
+        "pushes wait for the registry to answer"
     )
     registry = result.by_name(f"{ROOT}-registry-container")
-    # The registry container is created only once it answers, probed on the Docker host.
-    assert registry["inputs"]["wait"] is True
+    # Pushes wait for it to answer, probed inside it on the Docker host (the ready step).
+    assert "wait" not in registry["inputs"]
     assert registry["inputs"]["healthcheck"]["tests"][:2] == ["CMD", "wget"]
     assert SECRET_MARKER in registry["inputs"]["uploads"], "the htpasswd file travels as a secret"
     assert result.outputs["registryImages"] == [image["inputs"]["imageName"]]

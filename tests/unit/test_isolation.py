@@ -130,12 +130,12 @@ def test_isolation_the_firewall_runs_on_the_host_network_before_the_hub(tmp_path
     users = result.by_name(f"{ROOT}-users-network-network")["inputs"]
     assert users["options"] == {"com.docker.network.bridge.enable_icc": "false"}
     # The hub waits for the rules, not for the container: the readiness step that sees them
-    # written (components/scripts/wait_for_firewall.py), which waits for the container.
+    # written (components/scripts/wait_for_container.py), which waits for the container.
     hub = result.by_name(f"{ROOT}-hub-container")
     ready = result.by_name(f"{ROOT}-firewall-ready")
     assert ready["urn"] in hub["dependencies"]
     assert firewall["urn"] in ready["dependencies"]
-    assert ready["inputs"]["environment"]["JHUB_FIREWALL_CONTAINER"] == "jhub-unit-firewall"
+    assert ready["inputs"]["environment"]["JHUB_CONTAINER"] == "jhub-unit-firewall"
     assert "wait" not in inputs, "the provider's wait is replaced by the readiness step"
     networks = [n["name"] for n in hub["inputs"]["networksAdvanced"]]
     assert networks == ["jhub-unit-net", "jhub-unit-docker-api-net", "jhub-unit-users"]

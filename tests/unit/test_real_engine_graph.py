@@ -88,11 +88,15 @@ def test_real_engine_4_objects_with_fixed_names_are_deleted_before_they_are_repl
 def test_real_engine_6_the_registry_is_probed_on_the_docker_host(tmp_path: Path) -> None:
     result = registry_stack(tmp_path)
     registry = result.by_name(f"{ROOT}-registry-container")
-    assert registry["inputs"]["wait"] is True and registry["inputs"]["healthcheck"]["tests"][0] == "CMD"
+    assert registry["inputs"]["healthcheck"]["tests"][0] == "CMD"
     for command in by_type(result, "command:local:Command"):
         assert "JHUB_REGISTRY_URL" not in command["inputs"].get("environment", {}), "no probe from here"
+    # Probed inside the container (docker exec on the Docker host), not from this machine.
+    ready = result.by_name(f"{ROOT}-registry-ready")
+    assert json.loads(ready["inputs"]["environment"]["JHUB_PROBE"])[0] == "wget"
+    assert registry["urn"] in ready["dependencies"]
     image = result.by_name(f"{ROOT}-notebook-default-build-image")
-    assert registry["urn"] in image["dependencies"]
+    assert ready["urn"] in image["dependencies"]
 
 
 def test_real_engine_7_every_container_stops_gracefully(tmp_path: Path) -> None:
