@@ -23,6 +23,7 @@ needs and upstream lacks (docs/swarm.md has the evidence for each):
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from typing import Any
 
@@ -36,6 +37,10 @@ FRESH_SERVICE_SECONDS = 15.0
 # Seconds a task may stay `pending` for want of a node before the start fails: long enough for
 # the scheduler's first pass, short against a class waiting at their screens.
 NO_NODE_SECONDS = 10.0
+# How long a started server's service name may take to resolve to its task alone (the engine's
+# DNS drops a stopped task's record within a second or two), and how often it is asked.
+NAME_SETTLE_SECONDS = 10.0
+NAME_POLL_SECONDS = 0.25
 # Task states that end a start (moby api/types/swarm/task.go TaskState).
 FAILED_STATES = {"rejected", "failed", "shutdown", "orphaned", "remove", "complete"}
 WAITING_STATES = {"new", "allocated", "pending", "assigned", "accepted", "preparing", "ready", "starting"}
@@ -48,6 +53,19 @@ def placement_constraints(profile_constraints: list[str], pinned_node: str) -> l
     if pinned_node:
         constraints.append(f"node.id=={pinned_node}")
     return constraints
+
+
+async def resolve_all(name: str) -> set[str]:
+    """Every IPv4 address `name` resolves to (the engine's DNS on the overlay: one per running
+    task of a dnsrr service), or none when it does not resolve. A name the engine's DNS does not
+    know is forwarded to the host's resolvers, which may not answer soon: one second is enough for
+    the engine's own answer."""
+    lookup = asyncio.get_running_loop().getaddrinfo(name, None, family=socket.AF_INET)
+    try:
+        answers = await asyncio.wait_for(lookup, timeout=1.0)
+    except (TimeoutError, OSError):
+        return set()
+    return {str(sockaddr[0]) for *_, sockaddr in answers}
 
 
 def task_address(task: dict[str, Any], network: str) -> str:
@@ -218,15 +236,36 @@ class StackSwarmSpawner(SwarmSpawner):  # type: ignore[misc]  # dockerspawner ha
             self.log.info("%s: home pinned to node %s", self.service_name, self.pinned_node)
 
     async def get_ip_and_port(self) -> tuple[str, int]:
-        """The running task's own address on the users' overlay, not the service's name. The
-        name resolves through the engine's DNS, which right after a quick stop and start can
-        still answer with the stopped task's address: the proxy then routed a restarted server
-        there and the person got a 503 (tests/e2e/test_swarm.py, seen once in a run). The task
-        only ever has this address: a task that moves is a new server (restart none)."""
-        if self._task_address:
-            return self._task_address, int(self.port)
-        ip, port = await super().get_ip_and_port()
-        return str(ip), int(port)
+        """The service's name, as upstream routes, once that name resolves to the running task's
+        own address and nothing else.
+
+        Two failures seen in tests/e2e/test_swarm.py decide this:
+        - right after a quick stop and start, the engine's DNS can still answer the name with the
+          stopped task's address, and the proxy sent the restarted server's first request there
+          (a 503): so the name is returned only once it resolves to this task alone;
+        - a task's address is not a route to keep: when its node is drained or lost, the proxy
+          keeps the route until the hub's next poll, and a connection to an overlay address no
+          task holds any more hangs (no one answers, nothing refuses) until the browser gives up,
+          while a name without a running task fails at once and the person sees the hub's page.
+        If the name has not settled after NAME_SETTLE_SECONDS, the task's address is used: a
+        route that works now beats one that may not."""
+        if not self._task_address:
+            ip, port = await super().get_ip_and_port()
+            return str(ip), int(port)
+        deadline = time.monotonic() + NAME_SETTLE_SECONDS
+        while True:
+            answer = await resolve_all(self.service_name)
+            if answer == {self._task_address}:
+                return self.service_name, int(self.port)
+            if time.monotonic() >= deadline:
+                self.log.warning(
+                    "%s: its name resolves to %s, not only to its task's %s; routing to the address",
+                    self.service_name,
+                    sorted(answer) or "nothing",
+                    self._task_address,
+                )
+                return self._task_address, int(self.port)
+            await asyncio.sleep(NAME_POLL_SECONDS)
 
     async def _no_node_message(self, reason: str) -> str:
         if self.pinned_node:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import unittest.mock
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -22,6 +23,7 @@ import requests
 from jupyterhub.objects import Hub
 
 from components.naming import StackNames
+from hub import swarm_spawner
 from hub.docker_policy import NO_BODY, Decision, Forward, PolicyDocument, Refused, decide, read_request
 from hub.profiles import StackSpawner
 from hub.swarm_spawner import StackSwarmSpawner
@@ -170,7 +172,13 @@ def start(raw: dict[str, Any], names: StackNames = NAMES, **kwargs: Any) -> tupl
     # The stack's spawner itself, without the boot queue around it (hub/throughput.py), which
     # would wait for the server to answer over HTTP.
     base = StackSwarmSpawner if spawner_settings["orchestrator"] == "swarm" else StackSpawner
-    asyncio.run(base.start(spawner))
+
+    async def engine_dns(name: str) -> set[str]:
+        # The engine's DNS on the overlay: a dnsrr service's name names its running task.
+        return {TASK_ADDRESS} if name == spawner.service_name else set()
+
+    with unittest.mock.patch.object(swarm_spawner, "resolve_all", engine_dns):
+        asyncio.run(base.start(spawner))
     return engine.seen, spawner
 
 

@@ -6,12 +6,14 @@ attacker in the hub would send instead."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from typing import Any
 
 import pytest
 
+from hub import swarm_spawner
 from hub.docker_policy import NO_BODY, Forward, PolicyDocument, Refused, policy_document
 from hub.service_policy import is_user_service
 from tests.unit.spawner_requests import (
@@ -109,12 +111,43 @@ def test_swarm_policy_the_spawner_keeps_the_node_its_home_landed_on() -> None:
     assert spawner.get_state()["node_id"] == NODE_ID
 
 
-def test_swarm_the_hub_routes_to_the_running_tasks_own_address_not_the_services_name() -> None:
-    """The service's name can resolve to a stopped task's address right after a restart."""
-    import asyncio
+def _answers(monkeypatch: pytest.MonkeyPatch, *answers: set[str]) -> list[str]:
+    """The engine's DNS answering the service's name with `answers`, one per question (the
+    last one from then on); returns the names asked."""
+    asked: list[str] = []
 
+    async def resolve(name: str) -> set[str]:
+        asked.append(name)
+        return answers[min(len(asked), len(answers)) - 1]
+
+    monkeypatch.setattr(swarm_spawner, "resolve_all", resolve)
+    monkeypatch.setattr(swarm_spawner, "NAME_POLL_SECONDS", 0.01)
+    return asked
+
+
+def test_swarm_the_hub_routes_to_the_services_name_once_it_names_the_running_task_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Right after a restart the name can still resolve to the stopped task's address too: the
+    route waits until it names this task alone (tests/e2e/test_swarm.py's restart)."""
     _, spawner = start(SWARM)
+    asked = _answers(monkeypatch, {"10.0.9.9", TASK_ADDRESS}, set(), {TASK_ADDRESS})
+    assert asyncio.run(spawner.get_ip_and_port()) == (spawner.service_name, 8888)
+    assert asked == [spawner.service_name] * 3
+
+
+def test_swarm_a_name_that_never_settles_routes_to_the_tasks_own_address(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, spawner = start(SWARM)
+    _answers(monkeypatch, {"10.0.9.9"})
+    monkeypatch.setattr(swarm_spawner, "NAME_SETTLE_SECONDS", 0.05)
     assert asyncio.run(spawner.get_ip_and_port()) == (TASK_ADDRESS, 8888)
+
+
+def test_swarm_names_are_resolved_by_the_system_resolver() -> None:
+    assert asyncio.run(swarm_spawner.resolve_all("localhost")) == {"127.0.0.1"}
+    assert asyncio.run(swarm_spawner.resolve_all("no-such-service.invalid")) == set()
 
 
 def _container(body: dict[str, Any]) -> dict[str, Any]:
