@@ -40,23 +40,51 @@ start_docker() {
 
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
-# A minimal Debian root filesystem imported as an image: the root of every test image.
+# A minimal Debian root filesystem imported as an image: the root of every test image. Slimmed
+# as Debian's official `-slim` images are (debuerreotype: no docs, man pages or translations, and
+# apt keeps no package archives or caches), which the upstream images the stand-ins below replace
+# are built on. Without it, every image here carried ~150 MB of apt archives and lists that each
+# push, `docker save | load` into a nested engine, and pull by a Swarm node moved for nothing.
+BASE_VERSION=2
 build_debian_base() {
-  have_image local/debian:bookworm && return
+  local have
+  have=$(docker image inspect -f '{{ index .Config.Labels "org.jupyterhub-docker.test-image" }}' local/debian:bookworm 2>/dev/null || true)
+  [ "$have" = "debian-base-$BASE_VERSION" ] && return
   log "debootstrap bookworm -> local/debian:bookworm"
   local rootfs
   rootfs=$(mktemp -d)
   debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian >/dev/null
-  tar -C "$rootfs" -c . | docker import - local/debian:bookworm >/dev/null
+  cat >"$rootfs/etc/apt/apt.conf.d/docker-clean" <<'APT'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+APT
+  cat >"$rootfs/etc/dpkg/dpkg.cfg.d/docker-slim" <<'DPKG'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-exclude /usr/share/lintian/*
+DPKG
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/lib/apt/lists/* \
+    "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* "$rootfs"/usr/share/locale/*
+  find "$rootfs/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
+  tar -C "$rootfs" -c . | docker import -c "LABEL org.jupyterhub-docker.test-image=debian-base-$BASE_VERSION" \
+    - local/debian:bookworm >/dev/null
   rm -rf "$rootfs"
 }
 
 # Stand-ins for the upstream images the program defaults to (python:3.12-slim-bookworm and
 # quay.io/jupyterhub/configurable-http-proxy), built from Debian packages. Each carries the hash
-# of its Dockerfile, so an image left on the machine by an older checkout is rebuilt.
+# of its Dockerfile and of the base's ID, so an image left on the machine by an older checkout,
+# or built on an older base, is rebuilt.
 build_image() {
   local tag=$1 dockerfile=$2 want have
-  want=$(sha256sum "$here/tests/images/$dockerfile" | cut -c1-16)
+  want=$({ cat "$here/tests/images/$dockerfile"; docker image inspect -f '{{.Id}}' local/debian:bookworm; } \
+    | sha256sum | cut -c1-16)
   have=$(docker image inspect -f '{{ index .Config.Labels "org.jupyterhub-docker.test-image" }}' "$tag" 2>/dev/null || true)
   [ "$have" = "$want" ] && return
   log "building $tag"

@@ -28,6 +28,7 @@ from tests.janitor import RUN_LABELS
 LABEL = "org.jupyterhub-docker.test-peer"  # value: the peer's kind; marks what stop() may remove
 DIGEST_LABEL = "org.jupyterhub-docker.test-peer.digest"  # digest of the files the image is built from
 BUILD_TIMEOUT = 600  # seconds, HTTP timeout of a build
+BASE_IMAGE = "local/debian:bookworm"  # every peer's FROM
 LOG_LINES = 50  # how many of a failed container's last log lines an error carries
 PEM_END = "-----END CERTIFICATE-----"
 
@@ -42,6 +43,13 @@ def context_digest(context: Path, files: Iterable[str]) -> str:
     for name in files:
         digest.update(name.encode() + b"\0" + (context / name).read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def _base_id(client: docker.DockerClient) -> str:
+    try:
+        return str(client.images.get(BASE_IMAGE).id)
+    except docker.errors.ImageNotFound:
+        return ""
 
 
 def image_is_current(client: docker.DockerClient, image: str, digest: str, digest_label: str) -> bool:
@@ -68,8 +76,11 @@ def build_image(
     """Build `image` from `context` unless it already carries `digest`; returns `image`.
 
     The image is labelled ``LABEL=kind`` and ``digest_label=digest``, so the next call is a no-op
-    until the files `digest` was made from change. A failed build raises `error` with the log's end.
+    until the files `digest` was made from change, or the base every peer is built on
+    (local/debian:bookworm, scripts/test-env.sh) is made again. A failed build raises `error`
+    with the log's end.
     """
+    digest = hashlib.sha256(f"{digest}\0{_base_id(client)}".encode()).hexdigest()
     if image_is_current(client, image, digest, digest_label):
         return image
     try:
