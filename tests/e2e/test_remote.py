@@ -45,8 +45,7 @@ def remote_host(engine: docker.DockerClient) -> Iterator[dockerhost.DockerHostPe
     host = None
     try:
         images = [TEST_IMAGES["base"], TEST_IMAGES["proxy"], TEST_IMAGES["edge"], TEST_IMAGES["registry"]]
-        # Its engine also serves tcp://:2376 with client TLS, for the tcp:// scenario.
-        host = dockerhost.start(engine, network.name, name, images, tcp_tls=True)
+        host = dockerhost.start(engine, network.name, name, images)
         yield host
     finally:
         dockerhost.stop(engine, host, name)
@@ -176,13 +175,15 @@ def test_real_engine_a_stack_over_ssh_pushes_to_its_registry_there_serves_users_
 
 
 def test_real_engine_destroy_from_a_fresh_clone_over_ssh_with_a_server_running_leaves_nothing(
-    remote_stacks: StackFactory,
+    remote: Deployment,
     remote_host: dockerhost.DockerHostPeer,
     deployer: Deployer,
     engine: docker.DockerClient,
     tmp_path: Path,
 ) -> None:
-    stack = remote_stack(remote_stacks, remote_host)
+    """The module's stack (its registry, shared folder and a user's server on the remote host)
+    is destroyed here, from a fresh clone: the last of the tests that use it."""
+    stack = remote
     ca_file = tmp_path / "ca.pem"
     ca_file.write_text(stack.outputs["caCertificate"])
     with resolve({DOMAIN: remote_host.address}):
@@ -260,36 +261,5 @@ def test_an_unreachable_host_fails_with_its_own_message(
     assert dockerhost.inner_objects(engine, remote_host, name) == NOTHING
 
 
-def test_a_stack_deployed_over_tcp_with_client_tls_lives_only_on_the_remote(
-    remote_stacks: StackFactory,
-    remote_host: dockerhost.DockerHostPeer,
-    engine: docker.DockerClient,
-    tmp_path: Path,
-) -> None:
-    tls = remote_host.client_tls
-    assert tls is not None
-    stack = remote_stacks(
-        {"type": "shared-password", "allowAll": True},
-        secret_config={
-            "auth.password": USER_PASSWORD,
-            "dockerTls.ca": tls.ca,
-            "dockerTls.cert": tls.cert,
-            "dockerTls.key": tls.key,
-        },
-        extra={
-            "dockerHost": remote_host.tcp_host,
-            "tls": {"mode": "self-signed", "domain": DOMAIN},
-            "publish": {"address": "0.0.0.0", "port": free_port(), "httpsPort": free_port()},
-        },
-    )
-    ca_file = tmp_path / "ca.pem"
-    ca_file.write_text(stack.outputs["caCertificate"])
-    with resolve({DOMAIN: remote_host.address}):
-        mia = HubUser(stack.url, "mia").trusting(ca_file)
-        mia.login(USER_PASSWORD)
-        mia.start_server()
-    there = dockerhost.inner_objects(engine, remote_host, stack.spec.name)
-    assert f"{stack.prefix}-user-mia" in there["containers"]
-    assert stack_objects(engine, stack.spec.name) == NOTHING
-    stack.destroy()
-    assert dockerhost.inner_objects(engine, remote_host, stack.spec.name) == NOTHING
+# A stack over tcp:// with client TLS (dockerTls.*) is tests/e2e/test_swarm.py's: its stack
+# reaches the manager that way, serves twelve users, and lives only on the nodes.

@@ -126,9 +126,11 @@ def ca_file(stack: Deployment, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 
 def test_swarm_twelve_users_spread_over_the_nodes_and_keep_their_files_across_a_restart(
-    cluster: tuple[swarm_peer.Swarm, int], stack: Deployment, ca_file: Path
+    cluster: tuple[swarm_peer.Swarm, int], stack: Deployment, ca_file: Path, engine: docker.DockerClient
 ) -> None:
     swarm, _ = cluster
+    # Deployed over tcp:// with client TLS (dockerTls.*): nothing of it is on this machine's engine.
+    assert stack_objects(engine, stack.spec.name) == EMPTY
     with (
         hub_log_on_failure(swarm, stack),
         resolve({DOMAIN: swarm.nodes[0].address}),
