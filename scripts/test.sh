@@ -37,7 +37,13 @@ if $quick; then
   [ "$status" -eq 0 ] || exit "$status"
   exec "$bin/python" scripts/check_test_results.py test-results/junit-quick.xml
 fi
-"$bin/python" -m pytest -rs --durations=15 --junitxml=test-results/junit.xml "$@" || status=$?
+# Two workers, each taking whole groups of tests (tests/grouping.py; `loadscope` is made to
+# mean those groups in tests/conftest.py) in the order tests/e2e/conftest.py gives
+# (`--no-loadscope-reorder` keeps it): most of a test's time is spent waiting on the engine, the
+# hub or a nested engine, so two of them share a 2-core machine well, and each holds at most two
+# stacks at a time (the run's peak is printed at its end).
+"$bin/python" -m pytest -n 2 --dist loadscope --no-loadscope-reorder -rs --durations=15 \
+  --junitxml=test-results/junit.xml "$@" || status=$?
 # Any failure, and pytest's 5 (nothing collected), fails the run as it is.
 [ "$status" -eq 0 ] || exit "$status"
 # A green run must have run tests: none passing, or skips for any reason but the missing

@@ -5,6 +5,11 @@ A suite whose stacks outlive their tests loads the machine it runs on (sixteen s
 was the finding that made this count); a container whose PID 1 does not reap (an engine run as
 PID 1 in a peer container) leaves zombies. Both are printed at the end of every run, beside the
 durations, so a regression shows in the next run's output.
+
+The run's two workers (pytest-xdist, scripts/test.sh) each count what they see: every sample is
+of the whole engine, so the run's peak is the larger of theirs. Each hands its count to the
+controller when it is done (`as_dict`, `merge`), and the controller prints the report, after
+every worker has exited, so the zombie count includes whatever they left.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import docker
 
@@ -26,6 +32,7 @@ class Census:
     peak_containers: int = 0
     peak_containers_at: str = ""
     stacks_seen: set[str] = field(default_factory=set)
+    samples: int = 0
 
     def count(self, where: str) -> None:
         """Sample the engine: stacks with a running container, and running containers."""
@@ -45,11 +52,33 @@ class Census:
             for c in containers
             if (c.attrs.get("Labels") or {}).get(LABEL_STACK)
         }
+        self.samples += 1
         self.stacks_seen |= {s for s in stacks if s}
         if len(stacks) > self.peak_stacks:
             self.peak_stacks, self.peak_stacks_at = len(stacks), where
         if len(containers) > self.peak_containers:
             self.peak_containers, self.peak_containers_at = len(containers), where
+
+    def as_dict(self) -> dict[str, Any]:
+        """What a worker sends the controller (plain values: it crosses a process boundary)."""
+        return {
+            "peak_stacks": self.peak_stacks,
+            "peak_stacks_at": self.peak_stacks_at,
+            "peak_containers": self.peak_containers,
+            "peak_containers_at": self.peak_containers_at,
+            "stacks_seen": sorted(self.stacks_seen),
+            "samples": self.samples,
+        }
+
+    def merge(self, other: dict[str, Any]) -> None:
+        """Add a worker's count: both sampled the same engine, so the peak is the larger one."""
+        if other["peak_stacks"] > self.peak_stacks:
+            self.peak_stacks, self.peak_stacks_at = other["peak_stacks"], other["peak_stacks_at"]
+        if other["peak_containers"] > self.peak_containers:
+            self.peak_containers = other["peak_containers"]
+            self.peak_containers_at = other["peak_containers_at"]
+        self.stacks_seen |= set(other["stacks_seen"])
+        self.samples += other["samples"]
 
 
 def zombies() -> list[str]:

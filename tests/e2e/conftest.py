@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import secrets
 import socket
@@ -19,7 +20,7 @@ import pytest
 import requests
 import yaml
 
-from tests import janitor
+from tests import grouping, janitor
 from tests.deployers import (
     AutomationDeployer,
     Deployer,
@@ -55,12 +56,6 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     census.CENSUS.count(item.nodeid)
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    terminalreporter.section("what the run held on the engine (tests/e2e/census.py)")
-    for line in census.report():
-        terminalreporter.write_line(line)
-
-
 @pytest.fixture(scope="session")
 def engine() -> Iterator[docker.DockerClient]:
     try:
@@ -68,7 +63,10 @@ def engine() -> Iterator[docker.DockerClient]:
         client.ping()
     except Exception as exc:
         pytest.fail(f"no Docker engine reachable ({exc}); run scripts/test-env.sh first")
-    removed = janitor.sweep(client)
+    # One worker sweeps (pytest-xdist names them gw0, gw1, ...; alone, the run is its own):
+    # two sweeping the same leftovers would race for each removal. The other worker's objects
+    # are safe from it, labelled with a run that is alive.
+    removed = janitor.sweep(client) if os.environ.get("PYTEST_XDIST_WORKER", "gw0") == "gw0" else []
     if removed:
         print(f"\nremoved what killed test runs left on the engine: {', '.join(removed)}")
     for image in TEST_IMAGES.values():
@@ -233,7 +231,7 @@ SHARED_ORDER = [
     frozenset({"swarm_cluster"}),
 ]
 _RELEASES: dict[tuple[str, str], Callable[[], None]] = {}
-_LAST_USER: dict[tuple[str, str], str] = {}
+_LAST_USER: dict[tuple[str, str], pytest.Item] = {}
 
 
 def _variant(item: pytest.Item) -> str:
@@ -245,17 +243,35 @@ def _shared_key(name: str, variant: str) -> tuple[str, str]:
     return (name, variant if name in SHARED_STACKS else "")
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the modules that share a stack one after the other, and note each shared stack's
-    last user. Within a module, and within each variant, the order stays as collected."""
+def _module(item: pytest.Item) -> str:
+    return grouping.module_of(item.nodeid)
+
+
+def _uses(items: list[pytest.Item]) -> dict[str, set[str]]:
+    """Each module's shared fixtures, over all its tests."""
     shared = set(SHARED_STACKS) | set(SHARED_RESOURCES)
     uses: dict[str, set[str]] = {}
+    for item in items:
+        uses.setdefault(_module(item), set()).update(set(getattr(item, "fixturenames", ())) & shared)
+    return uses
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order the run, once every other plugin is done (pytest's own ordering by fixture
+    parameters among them): the groups of tests/grouping.py longest first, every Harness variant
+    before any Automation one (a worker switching the session's deployer tears down what the
+    other variant deployed), and the modules sharing a stack one after the other, so each
+    shared stack spans a single stretch of the run; note each shared stack's last user. Within a
+    module, and within each variant, the order stays as collected."""
+    problems = grouping.check(_uses(items), set(SHARED_STACKS))
+    if problems:
+        raise pytest.UsageError("tests/grouping.py is out of date:\n  " + "\n  ".join(problems))
+    shared = set(SHARED_STACKS) | set(SHARED_RESOURCES)
+    uses = _uses(items)
     first: dict[str, int] = {}
     for index, item in enumerate(items):
-        module = item.nodeid.split("::")[0]
-        uses.setdefault(module, set()).update(set(getattr(item, "fixturenames", ())) & shared)
-        first.setdefault(module, index)
+        first.setdefault(_module(item), index)
 
     def rank(module: str) -> int:
         group = frozenset(uses[module])
@@ -264,18 +280,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     position = {id(item): index for index, item in enumerate(items)}
     items.sort(
         key=lambda item: (
-            # The unit tests first: a broken build shows in a minute, not after the stacks.
-            not item.nodeid.startswith("tests/unit/"),
             _variant(item) == "automation",
-            rank(item.nodeid.split("::")[0]),
-            first[item.nodeid.split("::")[0]],
+            grouping.longest_first(item.nodeid),
+            rank(_module(item)),
+            first[_module(item)],
             position[id(item)],
         )
     )
     _LAST_USER.clear()
     for item in items:
         for name in set(getattr(item, "fixturenames", ())) & shared:
-            _LAST_USER[_shared_key(name, _variant(item))] = item.nodeid
+            _LAST_USER[_shared_key(name, _variant(item))] = item
 
 
 def release_after_last_use(request: pytest.FixtureRequest, release: Callable[[], None]) -> None:
@@ -291,7 +306,7 @@ def release_after_last_use(request: pytest.FixtureRequest, release: Callable[[],
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
     yield
     for key, last in list(_LAST_USER.items()):
-        if last == item.nodeid and key in _RELEASES:
+        if last is item and key in _RELEASES:
             _RELEASES.pop(key)()
 
 
