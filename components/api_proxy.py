@@ -16,7 +16,7 @@ import pulumi_docker as docker
 
 from hub.docker_policy import POLICY_FILE, PORT
 
-from .docker_inputs import STOP_GRACE_SECONDS, label_inputs
+from .docker_inputs import STOP_GRACE_SECONDS, go_duration, label_inputs
 from .host import DockerHost
 from .naming import LABEL_ROLE, StackNames
 
@@ -76,8 +76,8 @@ class DockerApiProxy(pulumi.ComponentResource):
             # memory until the proxy answers (hub/servers.py), which takes it a second.
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD", "bash", "-c", _HEALTHCHECK],
-                interval="60s",
-                timeout="5s",
+                interval=go_duration(60),
+                timeout=go_duration(5),
                 retries=3,
             ),
             destroy_grace_seconds=STOP_GRACE_SECONDS,

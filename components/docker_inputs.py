@@ -24,3 +24,23 @@ def label_inputs(make: Callable[..., LabelArgs], labels: Mapping[str, str]) -> l
 def as_secret(value: pulumi.Output[str]) -> pulumi.Output[str]:
     """`Output.secret`, typed: mypy cannot solve its `Input[U]` parameter for an Output[str]."""
     return pulumi.Output.secret(value)
+
+
+def go_duration(seconds: int) -> str:
+    """`seconds` written as Go's `time.Duration.String()` writes it: "5s", "1m0s", "1h2m3s".
+
+    A container's healthcheck is read back from the engine in that form on every refresh
+    (kreuzwerker internal/provider/resource_docker_container_funcs.go, `resourceDockerContainerRead`:
+    `Healthcheck.Interval.String()`), and the provider diffs the config against what it read. A
+    config of "60s" read back as "1m0s" was a diff on every `up`, which replaced the hub, the
+    firewall and the API proxy each time (seen with the real pulumi CLI; README, "Tests").
+    """
+    if seconds < 0:
+        raise ValueError(f"a duration of {seconds} s")
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    if minutes:
+        return f"{minutes}m{secs}s"
+    return f"{secs}s"

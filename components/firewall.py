@@ -20,7 +20,7 @@ from firewall.reconcile import APPLIED
 from firewall.rules import chain_name
 from hub.contract import HUB_PORT
 
-from .docker_inputs import STOP_GRACE_SECONDS, label_inputs
+from .docker_inputs import STOP_GRACE_SECONDS, go_duration, label_inputs
 from .host import DockerHost
 from .images import BuildSpec, BuiltImage, BuiltImageArgs
 from .naming import LABEL_ROLE, StackNames
@@ -57,7 +57,11 @@ class Firewall(pulumi.ComponentResource):
             image=image.ref,
             # The host's stack: its iptables, and the users bridge's traffic.
             network_mode="host",
-            capabilities=docker.ContainerCapabilitiesArgs(adds=["NET_ADMIN", "NET_RAW"], drops=["ALL"]),
+            # Named as the engine reports them back (Docker 20.10 adds the CAP_ prefix), so the
+            # read on each refresh finds what the config says, not a diff that replaces it.
+            capabilities=docker.ContainerCapabilitiesArgs(
+                adds=["CAP_NET_ADMIN", "CAP_NET_RAW"], drops=["ALL"]
+            ),
             volumes=[
                 # It reads the users network (the bridge, the hub's and the proxy's addresses).
                 docker.ContainerVolumeArgs(host_path=host.socket_path, container_path="/var/run/docker.sock")
@@ -79,8 +83,8 @@ class Firewall(pulumi.ComponentResource):
             # runc calls of the engine), so rarely; `up` waits with `ready` below instead.
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD", "test", "-f", str(APPLIED)],
-                interval="60s",
-                timeout="5s",
+                interval=go_duration(60),
+                timeout=go_duration(5),
                 retries=3,
             ),
             # SIGTERM, and the time to remove the rules before the engine kills it.

@@ -9,7 +9,7 @@ import pulumi_docker as docker
 
 from hub.contract import AUTH_CA_FILE, DATA_DIR, HUB_PORT, SECRETS_FILE, SETTINGS_FILE
 
-from .docker_inputs import STOP_GRACE_SECONDS, label_inputs
+from .docker_inputs import STOP_GRACE_SECONDS, go_duration, label_inputs
 from .host import DockerHost
 from .naming import LABEL_ROLE, StackNames
 
@@ -23,7 +23,7 @@ WAIT_TIMEOUT_SECONDS = 60
 # The engine runs the healthcheck for as long as the hub lives, each probe a Python process
 # started in the container (and runc exec calls by the engine): every 5 s that was most of an
 # idle stack's CPU (bench/idle.py). It reports in `docker ps`; `up` does not wait on it.
-HEALTHCHECK_INTERVAL = "60s"
+HEALTHCHECK_INTERVAL = go_duration(60)
 
 
 @dataclass(frozen=True)
@@ -79,9 +79,9 @@ class Hub(pulumi.ComponentResource):
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD", "python3", "-c", _HEALTHCHECK],
                 interval=HEALTHCHECK_INTERVAL,
-                timeout="5s",
+                timeout=go_duration(5),
                 retries=3,
-                start_period="60s",
+                start_period=go_duration(60),
             ),
             # No `wait`: the provider polls for "healthy", which the engine reports only after
             # a whole healthcheck interval. The readiness check waits for the hub instead, and

@@ -16,7 +16,7 @@ import bcrypt
 import pulumi
 import pulumi_docker as docker
 
-from .docker_inputs import STOP_GRACE_SECONDS, as_secret, label_inputs
+from .docker_inputs import STOP_GRACE_SECONDS, as_secret, go_duration, label_inputs
 from .host import DockerHost, PublishedPort
 from .naming import LABEL_ROLE, StackNames
 from .scripts import wait_until_ready
@@ -113,8 +113,8 @@ class Registry(pulumi.ComponentResource):
             # container lives. `up` waits with `ready` below instead.
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD", *_PROBE],
-                interval="60s",
-                timeout="5s",
+                interval=go_duration(60),
+                timeout=go_duration(5),
                 retries=3,
             ),
             destroy_grace_seconds=STOP_GRACE_SECONDS,

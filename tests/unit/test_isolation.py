@@ -124,7 +124,7 @@ def test_isolation_the_firewall_runs_on_the_host_network_before_the_hub(tmp_path
     firewall = result.by_name(f"{ROOT}-firewall-container")
     inputs = firewall["inputs"]
     assert inputs["networkMode"] == "host"
-    assert inputs["capabilities"] == {"adds": ["NET_ADMIN", "NET_RAW"], "drops": ["ALL"]}
+    assert inputs["capabilities"] == {"adds": ["CAP_NET_ADMIN", "CAP_NET_RAW"], "drops": ["ALL"]}
     assert "ports" not in inputs or not inputs["ports"]
     assert "JHUB_USERS_NETWORK=jhub-unit-users" in inputs["envs"]
     users = result.by_name(f"{ROOT}-users-network-network")["inputs"]

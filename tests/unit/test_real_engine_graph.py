@@ -6,11 +6,13 @@ Each test names the rule it pins; under the old program each failed.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from components.docker_inputs import go_duration
 from tests.deployers import PROJECT_DIR
 from tests.unit.conftest import BASE_CONFIG, Preview, preview
 
@@ -190,3 +192,48 @@ def test_real_engine_15_published_ports_are_checked_on_the_host_before_anything_
     for resource in result.custom():
         if resource["type"].startswith("docker:index/") and resource["name"] != f"{ROOT}-host-probe-image":
             assert check["urn"] in resource["dependencies"], resource["name"]
+
+
+def _seconds(duration: str) -> int:
+    match = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(\d+)s", duration)
+    assert match, duration
+    hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def test_real_engine_16_durations_are_written_as_go_writes_them() -> None:
+    assert [go_duration(s) for s in (0, 5, 59, 60, 90, 3600, 3661)] == [
+        "0s",
+        "5s",
+        "59s",
+        "1m0s",
+        "1m30s",
+        "1h0m0s",
+        "1h1m1s",
+    ]
+
+
+def test_real_engine_16_containers_are_written_as_the_engine_reads_them_back(
+    baseline: Preview, tmp_path: Path
+) -> None:
+    # Each refresh reads a container's healthcheck and capabilities back from the engine and
+    # the provider diffs the config against that (kreuzwerker resource_docker_container_funcs.go,
+    # `resourceDockerContainerRead`): "60s" came back "1m0s" and NET_ADMIN came back
+    # CAP_NET_ADMIN, and every `up` of the real CLI replaced the hub, the firewall and the API
+    # proxy (tests/harness/MODEL.md).
+    (tmp_path / "registry").mkdir()
+    (tmp_path / "tls").mkdir()
+    containers = (
+        by_type(baseline, CONTAINER)
+        + by_type(registry_stack(tmp_path / "registry"), CONTAINER)
+        + by_type(tls_stack(tmp_path / "tls"), CONTAINER)
+    )
+    checked = 0
+    for container in containers:
+        for key, value in (container["inputs"].get("healthcheck") or {}).items():
+            if key in ("interval", "timeout", "startPeriod", "startInterval"):
+                assert value == go_duration(_seconds(value)), (container["name"], key, value)
+                checked += 1
+        for capability in (container["inputs"].get("capabilities") or {}).get("adds", []):
+            assert capability.startswith("CAP_"), (container["name"], capability)
+    assert checked >= 8  # the hub, the API proxy, the firewall, the registry
