@@ -57,8 +57,9 @@ class Firewall(pulumi.ComponentResource):
             image=image.ref,
             # The host's stack: its iptables, and the users bridge's traffic.
             network_mode="host",
-            # Named as the engine reports them back (Docker 20.10 adds the CAP_ prefix), so the
-            # read on each refresh finds what the config says, not a diff that replaces it.
+            # Named as they are read back (pulumi-docker's Go client adds the CAP_ prefix on create,
+            # docker/docker client/container_create.go), so each refresh finds what the config
+            # says, not a diff that replaces the firewall.
             capabilities=docker.ContainerCapabilitiesArgs(
                 adds=["CAP_NET_ADMIN", "CAP_NET_RAW"], drops=["ALL"]
             ),

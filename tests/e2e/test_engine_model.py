@@ -290,6 +290,30 @@ def test_real_engine_a_changed_healthcheck_reaches_only_the_state_and_restart_up
     assert engine.containers.get(f"{probe.token}-c").attrs["Config"]["Healthcheck"]["Test"] == ["CMD", "date"]
 
 
+READ_BACK = """
+docker.Container("c", name="TOKEN-c", image="{base}", command=["sleep", "600"],
+    capabilities=docker.ContainerCapabilitiesArgs(adds=["{cap}"], drops=["ALL"]),
+    healthcheck=docker.ContainerHealthcheckArgs(tests=["CMD", "true"], interval="{interval}"), opts=opts())
+"""
+
+
+def test_real_engine_a_container_is_diffed_against_the_engines_spelling_of_what_it_read(
+    probe: Probe, engine: docker.DockerClient
+) -> None:
+    # Create ends with Read, which writes the engine's "1m0s" and CAP_NET_RAW into the state: the
+    # same config is a change on the next `up`, a replacement (capabilities are ForceNew). Seen
+    # with the real CLI on the program (tests/harness/MODEL.md).
+    probe.program(READ_BACK.format(base=BASE, cap="NET_RAW", interval="60s"))
+    probe.ok("up")
+    first = engine.containers.get(f"{probe.token}-c")
+    assert first.attrs["HostConfig"]["CapAdd"] == ["CAP_NET_RAW"]
+    assert probe.changes(probe.ok("up")) == {"c": "replace"}
+    # In the engine's spelling: replaced once more (the inputs changed), then nothing to do.
+    probe.program(READ_BACK.format(base=BASE, cap="CAP_NET_RAW", interval="1m0s"))
+    assert probe.changes(probe.ok("up")) == {"c": "replace"}
+    assert probe.changes(probe.ok("up")) == {}
+
+
 # --- 10. destroy from the state ----------------------------------------------------------------
 def test_real_engine_destroy_runs_the_state_not_the_program(probe: Probe, tmp_path: Path) -> None:
     marker = tmp_path / "deleted"

@@ -201,11 +201,13 @@ def _labels(items: list[dict[str, str]] | None) -> dict[str, str]:
 
 
 def _duration_ns(text: str) -> int:
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text)
-    if not match:
+    """Go's `time.ParseDuration` (what the provider parses a healthcheck's durations with):
+    a sequence of numbers with units, "1m0s", "1h30m", "1.5s", "500ms"."""
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
         raise HarnessError(f"cannot parse duration {text!r}")
-    scale = {"ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}[match.group(2)]
-    return int(float(match.group(1)) * scale)
+    scale = {"ns": 1, "us": 10**3, "µs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
+    return sum(int(float(number) * scale[unit]) for number, unit in parts)
 
 
 class Network(Handler):
@@ -511,8 +513,11 @@ class Container(Handler):
             port_bindings=port_bindings,
             restart_policy={"Name": restart} if restart != "no" else None,
             network_mode=inputs.get("networkMode"),
-            cap_add=(inputs.get("capabilities") or {}).get("adds"),
-            cap_drop=(inputs.get("capabilities") or {}).get("drops"),
+            # The Go client pulumi-docker creates with (docker/docker v28) writes them as the
+            # kernel names them before they reach the engine (client/container_create.go
+            # `normalizeCapabilities`); docker-py sends them as given.
+            cap_add=_normalized_capabilities((inputs.get("capabilities") or {}).get("adds")),
+            cap_drop=_normalized_capabilities((inputs.get("capabilities") or {}).get("drops")),
         )
         networks = inputs.get("networksAdvanced") or []
         networking_config = None
@@ -585,6 +590,25 @@ class Container(Handler):
 
     @staticmethod
     def _read_back(attrs: dict[str, Any], outputs: dict[str, Any]) -> dict[str, Any]:
+        """What Read writes into the state: must_run=false for a stopped container, and the
+        healthcheck and capabilities as the engine reports them, the durations in Go's
+        `Duration.String()` ("1m0s") and the capabilities as the Go client created them
+        (CAP_NET_ADMIN) (resourceDockerContainerRead). The next diff is against these."""
+        outputs = dict(outputs)
+        if "healthcheck" in outputs and attrs["Config"].get("Healthcheck"):
+            engine = attrs["Config"]["Healthcheck"]
+            read = {"tests": engine.get("Test") or [], "retries": engine.get("Retries", 0)}
+            for key, field in (
+                ("interval", "Interval"),
+                ("timeout", "Timeout"),
+                ("startPeriod", "StartPeriod"),
+            ):
+                read[key] = _go_duration(int(engine.get(field) or 0))
+            outputs["healthcheck"] = {key: read[key] for key in outputs["healthcheck"]}
+        if "capabilities" in outputs:
+            host = attrs["HostConfig"]
+            read_caps = {"adds": host.get("CapAdd") or [], "drops": host.get("CapDrop") or []}
+            outputs["capabilities"] = {key: read_caps[key] for key in outputs["capabilities"]}
         state = attrs["State"]
         if not state.get("Running") and outputs.get("mustRun", True):
             return {**outputs, "mustRun": False, "exitCode": state.get("ExitCode")}
@@ -614,6 +638,22 @@ class Container(Handler):
 
     def diff(self, old: Record, new: dict[str, Any], **kwargs: Any) -> Diff:
         found = super().diff(old, new, **kwargs)
+        # The healthcheck and capabilities are diffed against what Read wrote (a set, for the
+        # capabilities: the schema's `add` and `drop` are TypeSet).
+        read_back = [
+            key
+            for key in ("healthcheck", "capabilities")
+            if key in new
+            and key in old.outputs
+            and key not in found.changed
+            and _as_read(key, new[key]) != _as_read(key, old.outputs[key])
+        ]
+        if read_back:
+            forced = {path.split(".")[0] for path in kwargs.get("replace_on_changes", ())}
+            replace = [k for k in read_back if k in self.force_new or k in forced]
+            found = Diff(
+                (*found.changed, *read_back), (*found.replace, *replace), found.delete_before_replace
+            )
         # must_run=false read back into the state differs from the program's (default) true.
         if (
             old.outputs.get("mustRun") is False
@@ -653,6 +693,36 @@ class Container(Handler):
             return
         container.stop(timeout=int(record.inputs.get("destroyGraceSeconds", 0)))
         container.remove(force=True, v=True)
+
+
+def _normalized_capabilities(capabilities: list[str] | None) -> list[str] | None:
+    """Upper case, CAP_ prefixed but ALL, no duplicates, sorted (docker/docker v28 client,
+    `normalizeCapabilities`)."""
+    if capabilities is None:
+        return None
+    named = {
+        c.upper() if c.upper() == "ALL" or c.upper().startswith("CAP_") else "CAP_" + c.upper()
+        for c in capabilities
+    }
+    return sorted(named)
+
+
+def _go_duration(nanoseconds: int) -> str:
+    """Go's `time.Duration.String()` for the whole seconds an engine healthcheck holds."""
+    seconds, rest = divmod(nanoseconds, 1_000_000_000)
+    if rest:
+        return f"{nanoseconds / 1_000_000_000:g}s"
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    if hours:
+        return f"{hours}h{minutes}m{seconds}s"
+    return f"{minutes}m{seconds}s" if minutes else f"{seconds}s"
+
+
+def _as_read(key: str, value: Any) -> Any:
+    if key == "capabilities" and isinstance(value, dict):
+        return {k: sorted(v or []) for k, v in value.items()}
+    return value
 
 
 def _tar(uploads: list[dict[str, Any]]) -> bytes:

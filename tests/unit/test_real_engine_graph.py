@@ -218,9 +218,9 @@ def test_real_engine_16_containers_are_written_as_the_engine_reads_them_back(
 ) -> None:
     # Each refresh reads a container's healthcheck and capabilities back from the engine and
     # the provider diffs the config against that (kreuzwerker resource_docker_container_funcs.go,
-    # `resourceDockerContainerRead`): "60s" came back "1m0s" and NET_ADMIN came back
-    # CAP_NET_ADMIN, and every `up` of the real CLI replaced the hub, the firewall and the API
-    # proxy (tests/harness/MODEL.md).
+    # `resourceDockerContainerRead`): "60s" came back "1m0s", and NET_ADMIN came back
+    # CAP_NET_ADMIN (the Go client normalizes it on create). Every `up` of the real CLI
+    # replaced the hub, the firewall and the API proxy (tests/harness/MODEL.md).
     (tmp_path / "registry").mkdir()
     (tmp_path / "tls").mkdir()
     containers = (
