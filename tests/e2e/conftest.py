@@ -211,6 +211,25 @@ def make_stack(
         yield make
 
 
+@pytest.fixture
+def make_test_stack(make_stack: StackFactory) -> Iterator[StackFactory]:
+    """Stacks that one test uses alone: destroyed as soon as that test ends, not with its
+    module, so a module whose every test deploys its own does not hold them all at once (with
+    two workers, that was the run's peak: README, "Tests")."""
+    made: list[Deployment] = []
+
+    def make(*args: Any, **kwargs: Any) -> Deployment:
+        deployment = make_stack(*args, **kwargs)
+        made.append(deployment)
+        return deployment
+
+    yield make
+    # A destroy that fails here fails this test's teardown; the module's factory tries again.
+    for deployment in reversed(made):
+        if not deployment.destroyed:
+            deployment.destroy()
+
+
 # --- stacks several modules use --------------------------------------------------------------
 # A stack lives only as long as the tests that use it. These few are shared by several modules,
 # which the run orders next to one another (`pytest_collection_modifyitems`), and each is

@@ -13,9 +13,9 @@ from tests.e2e.hubclient import HubUser
 
 
 def test_first_use_sets_the_password_and_it_survives_a_hub_restart(
-    make_stack: StackFactory, engine: docker.DockerClient
+    make_test_stack: StackFactory, engine: docker.DockerClient
 ) -> None:
-    stack = make_stack({"type": "firstuse", "allowAll": True, "minimumPasswordLength": 10})
+    stack = make_test_stack({"type": "firstuse", "allowAll": True, "minimumPasswordLength": 10})
     # Dots, @ and upper case: normalised like the authenticator does, and DockerSpawner's
     # container and volume names stay valid.
     login_name, name = "Erin.Smith@Example.org", "erin.smith@example.org"
@@ -47,8 +47,8 @@ def test_first_use_sets_the_password_and_it_survives_a_hub_restart(
     assert not stranger.logged_in()
 
 
-def test_an_anonymous_demo_gives_a_running_server_without_an_account(make_stack: StackFactory) -> None:
-    stack = make_stack({"type": "anonymous"}, extra={"demo": True})
+def test_an_anonymous_demo_gives_a_running_server_without_an_account(make_test_stack: StackFactory) -> None:
+    stack = make_test_stack({"type": "anonymous"}, extra={"demo": True})
     visitor = HubUser(stack.url, "")
     response = visitor.session.get(visitor.url("hub/tmplogin"), timeout=60)
     assert response.status_code == 200
@@ -61,9 +61,9 @@ def test_an_anonymous_demo_gives_a_running_server_without_an_account(make_stack:
 
 
 def test_github_login_redirects_to_github_with_the_client_callback_and_scopes(
-    make_stack: StackFactory,
+    make_test_stack: StackFactory,
 ) -> None:
-    stack: Deployment = make_stack(
+    stack: Deployment = make_test_stack(
         {
             "type": "github",
             "clientId": "Iv1.workshop-client",

@@ -43,9 +43,9 @@ def _signed_up(stack: Deployment, name: str, boss: HubUser | None = None) -> tup
 
 
 def test_backup_then_destroy_then_restore_into_a_new_stack_brings_everyone_back(
-    make_stack: StackFactory, engine: docker.DockerClient, tmp_path: Path
+    make_test_stack: StackFactory, engine: docker.DockerClient, tmp_path: Path
 ) -> None:
-    old = make_stack(NATIVE)
+    old = make_test_stack(NATIVE)
     boss, boss_password = _signed_up(old, "boss")
     alice, alice_password = _signed_up(old, "alice", boss)
     alice.start_server()
@@ -67,7 +67,7 @@ def test_backup_then_destroy_then_restore_into_a_new_stack_brings_everyone_back(
     old.destroy()  # keepData is off: the volumes are gone
     assert stack_objects(engine, old.spec.name)["volumes"] == []
 
-    new = make_stack(NATIVE)
+    new = make_test_stack(NATIVE)
     restored = ops(new, "restore", "--stack", new.spec.name, str(archive))
     assert restored.returncode == 0, restored.stderr
     assert f"{new.prefix}-home-alice" in restored.stdout
@@ -90,8 +90,10 @@ def test_backup_then_destroy_then_restore_into_a_new_stack_brings_everyone_back(
     assert f"{new.prefix}-home-alice" in refused.stderr and "--overwrite" in refused.stderr
 
 
-def test_backup_of_a_stack_that_is_not_deployed_says_so(make_stack: StackFactory, tmp_path: Path) -> None:
-    stack = make_stack(NATIVE, deploy=False)
+def test_backup_of_a_stack_that_is_not_deployed_says_so(
+    make_test_stack: StackFactory, tmp_path: Path
+) -> None:
+    stack = make_test_stack(NATIVE, deploy=False)
     result = ops(stack, "backup", "--stack", stack.spec.name, "--out", str(tmp_path))
     assert result.returncode == 1
     assert f"no hub container {stack.prefix}-hub" in result.stderr and "pulumi up" in result.stderr

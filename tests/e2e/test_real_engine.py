@@ -53,10 +53,10 @@ def _up_on_port(make_stack: StackFactory, port: int) -> tuple[Deployment, str]:
 
 
 def test_real_engine_a_port_another_stack_publishes_fails_before_anything_is_created(
-    make_stack: StackFactory, workshop: Deployment, engine: docker.DockerClient
+    make_test_stack: StackFactory, workshop: Deployment, engine: docker.DockerClient
 ) -> None:
     taken = int(workshop.url.rstrip("/").rsplit(":", 1)[1])
-    stack, message = _up_on_port(make_stack, taken)
+    stack, message = _up_on_port(make_test_stack, taken)
     assert (
         f"publish.port: port {taken} on 127.0.0.1 is already published by container "
         f"{workshop.prefix}-proxy of stack '{workshop.spec.name}'"
@@ -69,13 +69,13 @@ def test_real_engine_a_port_another_stack_publishes_fails_before_anything_is_cre
 
 
 def test_real_engine_a_port_a_process_holds_fails_before_anything_is_created(
-    make_stack: StackFactory, engine: docker.DockerClient
+    make_test_stack: StackFactory, engine: docker.DockerClient
 ) -> None:
     with socket.socket() as held:
         held.bind(("127.0.0.1", free_port()))
         held.listen()
         port = held.getsockname()[1]
-        stack, message = _up_on_port(make_stack, port)
+        stack, message = _up_on_port(make_test_stack, port)
     assert f"publish.port: port {port} on 127.0.0.1 is taken on the Docker host by a process" in message
     assert stack_objects(engine, stack.spec.name) == NOTHING
     stack.destroy()
@@ -165,10 +165,10 @@ def test_real_engine_previews_say_what_up_does_for_the_changes_people_make(
 
 
 def test_real_engine_previews_an_added_image_and_tls(
-    make_stack: StackFactory, deployer: Deployer, tmp_path: Path
+    make_test_stack: StackFactory, deployer: Deployer, tmp_path: Path
 ) -> None:
     harness = _harness(deployer)
-    stack = make_stack(SHARED, secret_config={"auth.password": USER_PASSWORD})
+    stack = make_test_stack(SHARED, secret_config={"auth.password": USER_PASSWORD})
 
     stack.configure(
         notebook={
@@ -202,9 +202,9 @@ def test_real_engine_previews_an_added_image_and_tls(
 
 # --- the Pulumi CLI, where it is installed -------------------------------------------------------
 def test_real_engine_preview_up_up_again_and_destroy(
-    make_stack: StackFactory, deployer: Deployer, engine: docker.DockerClient
+    make_test_stack: StackFactory, deployer: Deployer, engine: docker.DockerClient
 ) -> None:
-    stack = make_stack(SHARED, secret_config={"auth.password": USER_PASSWORD}, deploy=False)
+    stack = make_test_stack(SHARED, secret_config={"auth.password": USER_PASSWORD}, deploy=False)
     assert deployer.preview(stack.spec), "a new stack's preview creates resources"
     stack.up()
     assert hub_up(stack.url)

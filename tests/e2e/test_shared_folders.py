@@ -113,10 +113,10 @@ def test_shared_folder_from_a_host_directory_is_read_only_for_everyone(classroom
 
 
 def test_shared_folder_a_missing_host_directory_fails_the_preview_naming_it(
-    make_stack: StackFactory, tmp_path: Path
+    make_test_stack: StackFactory, tmp_path: Path
 ) -> None:
     missing = tmp_path / "nowhere"
-    stack = make_stack(
+    stack = make_test_stack(
         AUTH,
         secret_config=SECRETS,
         extra={"shared": [{"name": "data", "target": "/data", "source": {"hostPath": str(missing)}}]},
@@ -130,10 +130,10 @@ def test_shared_folder_a_missing_host_directory_fails_the_preview_naming_it(
 
 
 def test_shared_folder_cifs_and_nfs_volumes_are_defined_exactly_and_an_unmountable_one_fails_up(
-    make_stack: StackFactory, engine: docker.DockerClient
+    make_test_stack: StackFactory, engine: docker.DockerClient
 ) -> None:
     password = "smb-" + secrets.token_hex(8)
-    stack = make_stack(
+    stack = make_test_stack(
         AUTH,
         secret_config={**SECRETS, "shared[0].source.cifs.password": password},
         extra={
