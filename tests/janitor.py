@@ -19,6 +19,7 @@ import contextlib
 import os
 import socket
 from pathlib import Path
+from typing import Any
 
 import docker
 import docker.errors
@@ -93,18 +94,31 @@ def finish(client: docker.DockerClient, prefixes: list[str] | None = None) -> li
     return removed
 
 
+def listed_containers(client: docker.DockerClient, **filters: str) -> list[tuple[str, dict[str, str], Any]]:
+    """(name, labels, container) of every container, from the list call alone.
+
+    docker-py's plain `containers.list` inspects each listed container in turn, and one removed
+    in between (by the run's other worker, destroying its stack) fails the whole list with a 404.
+    A sparse list asks once; its objects still stop and remove by ID."""
+    found = []
+    for container in client.containers.list(all=True, sparse=True, filters=filters or None):
+        names = container.attrs.get("Names") or [""]
+        found.append((names[0].lstrip("/"), dict(container.attrs.get("Labels") or {}), container))
+    return found
+
+
 def _remove_prefixed(client: docker.DockerClient, prefix: str) -> list[str]:
     """Remove the containers, networks, volumes and image tags whose names start with `prefix`."""
     removed: list[str] = []
-    for container in client.containers.list(all=True):
-        if container.name.startswith(prefix):
+    for name, _, container in listed_containers(client):
+        if name.startswith(prefix):
             with contextlib.suppress(docker.errors.NotFound):
-                if container.name.endswith("-firewall"):
+                if name.endswith("-firewall"):
                     # SIGTERM first: the stack's firewall removes its iptables rules on the way
                     # out (a kill would leave them; the next firewall of that stack clears them).
                     container.stop(timeout=10)
                 container.remove(force=True, v=True)
-                removed.append(f"container {container.name}")
+                removed.append(f"container {name}")
     for network in client.networks.list():
         if network.name.startswith(prefix):
             with contextlib.suppress(docker.errors.NotFound):
@@ -134,22 +148,22 @@ def _remove_images(client: docker.DockerClient, prefix: str) -> list[str]:
 def sweep(client: docker.DockerClient) -> list[str]:
     """Remove what runs that are no longer alive left behind; returns what was removed."""
     label = {"label": RUN_LABEL}
-    containers = client.containers.list(all=True, filters=label)
+    containers = listed_containers(client, **label)
     networks = client.networks.list(filters=label)
     volumes = client.volumes.list(filters=label)
     runs = {str((v.attrs.get("Labels") or {}).get(RUN_LABEL, "")) for v in volumes}
-    runs |= {str((c.labels or {}).get(RUN_LABEL, "")) for c in containers}
+    runs |= {str(labels.get(RUN_LABEL, "")) for _, labels, _ in containers}
     runs |= {str((n.attrs.get("Labels") or {}).get(RUN_LABEL, "")) for n in networks}
     dead = {run for run in runs if run and not run_is_alive(run)}
     if not dead:
         return []
     removed: list[str] = []
     # Peers first: a peer attached to a stack's network blocks that network's removal.
-    for container in containers:
-        if (container.labels or {}).get(RUN_LABEL) in dead:
+    for name, labels, container in containers:
+        if labels.get(RUN_LABEL) in dead:
             with contextlib.suppress(docker.errors.NotFound):
                 container.remove(force=True, v=True)
-                removed.append(f"container {container.name}")
+                removed.append(f"container {name}")
     ledger = [v for v in volumes if (v.attrs.get("Labels") or {}).get(RUN_LABEL) in dead]
     for entry in ledger:
         prefix = (entry.attrs.get("Labels") or {}).get(PREFIX_LABEL, "")

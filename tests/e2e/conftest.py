@@ -418,11 +418,8 @@ def stack_objects(engine: docker.DockerClient, stack: str) -> dict[str, list[str
     prefix = f"jhub-{stack}-"
     return {
         "containers": sorted(
-            {
-                c.name
-                for c in engine.containers.list(all=True, filters={"label": label.removeprefix("label=")})
-            }
-            | {c.name for c in engine.containers.list(all=True) if c.name.startswith(prefix)}
+            {name for name, _, _ in janitor.listed_containers(engine, label=label.removeprefix("label="))}
+            | {name for name, _, _ in janitor.listed_containers(engine) if name.startswith(prefix)}
         ),
         "volumes": sorted(
             {v.name for v in engine.volumes.list(filters={"label": label.removeprefix("label=")})}

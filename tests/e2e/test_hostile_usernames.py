@@ -75,7 +75,11 @@ def test_hostile_usernames_never_error_and_never_share_a_container_or_volume(
         prefix = f"{workshop.prefix}-user-"
         found = [
             c
-            for c in engine.containers.list(filters={"label": "org.jupyterhub-docker.role=user-server"})
+            # This stack's only (the name filter): listing the other worker's too would inspect
+            # containers it may be removing at that moment.
+            for c in engine.containers.list(
+                filters={"label": "org.jupyterhub-docker.role=user-server", "name": prefix}
+            )
             if c.name.startswith(prefix) and user_of(c) == name
         ]
         assert len(found) == 1, (typed, [c.name for c in found])

@@ -8,6 +8,7 @@ import secrets
 import docker
 import pytest
 
+from tests import janitor
 from tests.deployers import DeployError
 from tests.e2e.conftest import USER_PASSWORD, Deployment, StackFactory, hub_up, stack_objects
 from tests.e2e.hubclient import HubUser
@@ -37,12 +38,16 @@ def test_applying_the_same_config_again_changes_nothing(
     workshop: Deployment, engine: docker.DockerClient
 ) -> None:
     before = {
-        c.name: c.id for c in engine.containers.list(all=True) if c.name.startswith(workshop.prefix + "-")
+        name: c.id
+        for name, _, c in janitor.listed_containers(engine)
+        if name.startswith(workshop.prefix + "-")
     }
     # The plan of a second `up` has no step that changes anything (`--expect-no-changes`).
     outputs = workshop.up(expect_no_changes=True)
     after = {
-        c.name: c.id for c in engine.containers.list(all=True) if c.name.startswith(workshop.prefix + "-")
+        name: c.id
+        for name, _, c in janitor.listed_containers(engine)
+        if name.startswith(workshop.prefix + "-")
     }
     assert outputs["url"] == workshop.url
     assert after == before

@@ -321,7 +321,7 @@ def test_swarm_draining_a_worker_moves_its_free_tasks_and_holds_its_pinned_ones(
 
 
 def _leftovers(engine: docker.DockerClient, name: str) -> list[str]:
-    containers = [c.name for c in engine.containers.list(all=True) if c.name.startswith(name)]
+    containers = [found for found, _, _ in janitor.listed_containers(engine) if found.startswith(name)]
     volumes = [v.name for v in engine.volumes.list() if v.name.startswith(name)]
     networks = [n.name for n in engine.networks.list() if n.name.startswith(name)]
     return containers + volumes + networks
