@@ -8,6 +8,7 @@ internal/provider/*.go). MODEL.md lists each rule with the test that pins it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import os
@@ -637,23 +638,16 @@ class Container(Handler):
         )
 
     def diff(self, old: Record, new: dict[str, Any], **kwargs: Any) -> Diff:
-        found = super().diff(old, new, **kwargs)
-        # The healthcheck and capabilities are diffed against what Read wrote (a set, for the
-        # capabilities: the schema's `add` and `drop` are TypeSet).
-        read_back = [
-            key
-            for key in ("healthcheck", "capabilities")
-            if key in new
-            and key in old.outputs
-            and key not in found.changed
-            and _as_read(key, new[key]) != _as_read(key, old.outputs[key])
-        ]
-        if read_back:
-            forced = {path.split(".")[0] for path in kwargs.get("replace_on_changes", ())}
-            replace = [k for k in read_back if k in self.force_new or k in forced]
-            found = Diff(
-                (*found.changed, *read_back), (*found.replace, *replace), found.delete_before_replace
-            )
+        # The healthcheck and capabilities are diffed against what Read wrote into the state,
+        # not against the last inputs (the bridge diffs the config with the state); the
+        # capabilities as sets (the schema's `add` and `drop` are TypeSet). A config that
+        # switches to the read-back spelling is no change (seen with the real CLI).
+        against = dict(old.inputs)
+        for key in ("healthcheck", "capabilities"):
+            if key in old.outputs and key in new:
+                same = _as_read(key, new[key]) == _as_read(key, old.outputs[key])
+                against[key] = new[key] if same else old.outputs[key]
+        found = super().diff(dataclasses.replace(old, inputs=against), new, **kwargs)
         # must_run=false read back into the state differs from the program's (default) true.
         if (
             old.outputs.get("mustRun") is False
@@ -708,7 +702,9 @@ def _normalized_capabilities(capabilities: list[str] | None) -> list[str] | None
 
 
 def _go_duration(nanoseconds: int) -> str:
-    """Go's `time.Duration.String()` for the whole seconds an engine healthcheck holds."""
+    """Go's `time.Duration.String()` for the whole seconds an engine healthcheck holds. Written
+    here again, not imported from components/: the model of upstream stays independent of the
+    program it checks."""
     seconds, rest = divmod(nanoseconds, 1_000_000_000)
     if rest:
         return f"{nanoseconds / 1_000_000_000:g}s"
