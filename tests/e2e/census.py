@@ -22,6 +22,7 @@ from typing import Any
 import docker
 
 from components.naming import LABEL_STACK
+from tests import janitor
 
 
 @dataclass
@@ -44,16 +45,12 @@ class Census:
                 self.client = None
                 return
         try:
-            containers = self.client.containers.list(sparse=True)
+            containers = janitor.listed_containers(self.client, status="running")
         except Exception:
             return
-        stacks = {
-            (c.attrs.get("Labels") or {}).get(LABEL_STACK)
-            for c in containers
-            if (c.attrs.get("Labels") or {}).get(LABEL_STACK)
-        }
+        stacks = {labels[LABEL_STACK] for _, labels, _ in containers if labels.get(LABEL_STACK)}
         self.samples += 1
-        self.stacks_seen |= {s for s in stacks if s}
+        self.stacks_seen |= stacks
         if len(stacks) > self.peak_stacks:
             self.peak_stacks, self.peak_stacks_at = len(stacks), where
         if len(containers) > self.peak_containers:

@@ -20,6 +20,7 @@ import pytest
 import requests
 import yaml
 
+from components.naming import LABEL_STACK
 from tests import grouping, janitor
 from tests.deployers import (
     AutomationDeployer,
@@ -249,6 +250,7 @@ SHARED_ORDER = [
     frozenset({"native"}),
     frozenset({"swarm_cluster"}),
 ]
+SHARED_FIXTURES = frozenset(SHARED_STACKS) | frozenset(SHARED_RESOURCES)
 _RELEASES: dict[tuple[str, str], Callable[[], None]] = {}
 _LAST_USER: dict[tuple[str, str], pytest.Item] = {}
 
@@ -268,10 +270,11 @@ def _module(item: pytest.Item) -> str:
 
 def _uses(items: list[pytest.Item]) -> dict[str, set[str]]:
     """Each module's shared fixtures, over all its tests."""
-    shared = set(SHARED_STACKS) | set(SHARED_RESOURCES)
     uses: dict[str, set[str]] = {}
     for item in items:
-        uses.setdefault(_module(item), set()).update(set(getattr(item, "fixturenames", ())) & shared)
+        uses.setdefault(_module(item), set()).update(
+            SHARED_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        )
     return uses
 
 
@@ -283,11 +286,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     other variant deployed), and the modules sharing a stack one after the other, so each
     shared stack spans a single stretch of the run; note each shared stack's last user. Within a
     module, and within each variant, the order stays as collected."""
-    problems = grouping.check(_uses(items), set(SHARED_STACKS))
+    uses = _uses(items)
+    problems = grouping.check(uses, set(SHARED_STACKS))
     if problems:
         raise pytest.UsageError("tests/grouping.py is out of date:\n  " + "\n  ".join(problems))
-    shared = set(SHARED_STACKS) | set(SHARED_RESOURCES)
-    uses = _uses(items)
     first: dict[str, int] = {}
     for index, item in enumerate(items):
         first.setdefault(_module(item), index)
@@ -308,7 +310,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     )
     _LAST_USER.clear()
     for item in items:
-        for name in set(getattr(item, "fixturenames", ())) & shared:
+        for name in SHARED_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             _LAST_USER[_shared_key(name, _variant(item))] = item
 
 
@@ -414,16 +416,17 @@ def self_signed(
 
 def stack_objects(engine: docker.DockerClient, stack: str) -> dict[str, list[str]]:
     """Everything on the engine that carries the stack's label or name."""
-    label = f"label=org.jupyterhub-docker.stack={stack}"
     prefix = f"jhub-{stack}-"
     return {
         "containers": sorted(
-            {name for name, _, _ in janitor.listed_containers(engine, label=label.removeprefix("label="))}
-            | {name for name, _, _ in janitor.listed_containers(engine) if name.startswith(prefix)}
+            name
+            for name, labels, _ in janitor.listed_containers(engine)
+            if labels.get(LABEL_STACK) == stack or name.startswith(prefix)
         ),
         "volumes": sorted(
-            {v.name for v in engine.volumes.list(filters={"label": label.removeprefix("label=")})}
-            | {v.name for v in engine.volumes.list() if v.name.startswith(prefix)}
+            v.name
+            for v in engine.volumes.list()
+            if (v.attrs.get("Labels") or {}).get(LABEL_STACK) == stack or v.name.startswith(prefix)
         ),
         "networks": sorted(n.name for n in engine.networks.list() if n.name.startswith(prefix)),
     }
