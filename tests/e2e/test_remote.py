@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from firewall.rules import chain_name
-from tests.deployers import Deployer, DeployError, HarnessDeployer
+from tests.deployers import Deployer, DeployError
 from tests.e2e.checkout import fresh_checkout
 from tests.e2e.conftest import (
     TEST_IMAGES,
@@ -194,14 +194,10 @@ def test_real_engine_destroy_from_a_fresh_clone_over_ssh_with_a_server_running_l
         f"{stack.prefix}-user-leo"
         in dockerhost.inner_objects(engine, remote_host, stack.spec.name)["containers"]
     )
-    if not isinstance(deployer, HarnessDeployer):
-        stack.destroy()  # the Automation API runs in this checkout
-        assert dockerhost.inner_objects(engine, remote_host, stack.spec.name) == NOTHING
-        return
     # `pulumi destroy` does not run the program, and the state names the stack's ssh files
     # (pinned host key, client key) relative to the checkout. In a fresh clone they are not
     # there yet: destroy fails, naming them, and the stack is untouched.
-    clone = HarnessDeployer(deployer.state_dir, project_dir=fresh_checkout(tmp_path / "clone"))
+    clone = deployer.in_checkout(fresh_checkout(tmp_path / "clone"))
     with pytest.raises(DeployError) as failure:
         clone.destroy(stack.spec)
     assert f".jhub-docker/{stack.spec.name}/ssh/config" in str(failure.value)

@@ -13,7 +13,6 @@ import pytest
 from tests.deployers import Deployer, DeployError
 from tests.e2e.conftest import ADMIN_PASSWORD, USER_PASSWORD, Deployment, StackFactory, stack_objects
 from tests.e2e.hubclient import HubUser
-from tests.e2e.test_real_engine import _harness
 
 AUTH = {"type": "shared-password", "admins": ["teacher"], "allowAll": True}
 SECRETS = {"auth.password": USER_PASSWORD, "auth.adminPassword": ADMIN_PASSWORD}
@@ -191,7 +190,6 @@ def test_shared_folder_cifs_and_nfs_volumes_are_defined_exactly_and_an_unmountab
 def test_shared_folder_a_changed_list_replaces_the_hub_and_api_proxy_and_reaches_servers_at_next_start(
     classroom: Deployment, deployer: Deployer, engine: docker.DockerClient, material: Path
 ) -> None:
-    harness = _harness(deployer)
     student = HubUser(classroom.url, "student")
     assert student.login(USER_PASSWORD).status_code == 200
     student.start_server()
@@ -202,9 +200,9 @@ def test_shared_folder_a_changed_list_replaces_the_hub_and_api_proxy_and_reaches
     classroom.configure(shared=[*folders, scratch])
     # New material too: copied in with the next up, beside what people wrote there.
     (material / "week2.md").write_text("# Week 2: matrices\n")
-    previewed = harness.preview(classroom.spec)
+    previewed = deployer.preview(classroom.spec)
     classroom.up()
-    assert harness.last_plan == previewed, "up did what the preview said"
+    assert deployer.last_plan == previewed, "up did what the preview said"
     assert previewed == {
         "jupyterhub-shared-scratch": "create",
         "jupyterhub-shared-check": "replace",

@@ -9,9 +9,8 @@ import secrets
 from pathlib import Path
 
 import docker
-import pytest
 
-from tests.deployers import PROJECT_DIR, Deployer, HarnessDeployer
+from tests.deployers import PROJECT_DIR, Deployer
 from tests.e2e.checkout import fresh_checkout
 from tests.e2e.conftest import Deployment, StackFactory
 from tests.e2e.hubclient import HubUser
@@ -28,8 +27,6 @@ def _pinned_to_old_jupyterhub(checkout: Path) -> None:
 def test_upgrade_from_an_older_jupyterhub_keeps_users_servers_and_files(
     make_stack: StackFactory, deployer: Deployer, engine: docker.DockerClient, tmp_path: Path
 ) -> None:
-    if not isinstance(deployer, HarnessDeployer):
-        pytest.skip("the older checkout runs through the harness; the Automation API covers the CLI")
     old_checkout = fresh_checkout(tmp_path / "old")
     _pinned_to_old_jupyterhub(old_checkout)
     stack: Deployment = make_stack({"type": "native", "admins": ["boss"], "allowAll": True}, deploy=False)
