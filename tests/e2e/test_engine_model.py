@@ -1,8 +1,9 @@
 """The harness's model of the Pulumi engine and its providers, pinned on the real Docker engine.
 
-Each test runs a small probe program through the harness and checks one rule of
-tests/harness/MODEL.md: what the real `pulumi up`, `preview` and `destroy` would do. The program's
-own tests trust these rules; here they are shown to hold.
+Each test runs a small probe program and checks one rule of tests/harness/MODEL.md: what the
+real `pulumi up`, `preview` and `destroy` do. Each runs twice: through the harness, and through
+the real `pulumi` CLI and providers where one is on PATH (`[cli]`, skipped elsewhere, CI
+included). The program's own tests trust these rules; here they are shown to hold for both.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import docker.errors
 import pytest
 
 from tests import janitor
+from tests.deployers import pulumi_cli_available
 from tests.e2e.polling import eventually
 from tests.e2e.probe import Probe
 from tests.harness.docker_provider import engine_platform
@@ -23,13 +25,21 @@ from tests.harness.docker_provider import engine_platform
 BASE = "local/python:3.11-bookworm"
 
 
+@pytest.fixture(params=["harness", "cli"])
+def probe_kind(request: pytest.FixtureRequest) -> str:
+    """What runs the probes: the harness, or the real `pulumi` CLI and providers."""
+    if request.param == "cli" and not pulumi_cli_available():
+        pytest.skip("pulumi CLI not on PATH: the probe's real-CLI variant cannot run here")
+    return str(request.param)
+
+
 @pytest.fixture
-def probe(tmp_path: Path, engine: docker.DockerClient) -> Iterator[Probe]:
+def probe(tmp_path: Path, engine: docker.DockerClient, probe_kind: str) -> Iterator[Probe]:
     """A probe project; whatever it leaves in its state is destroyed afterwards."""
-    made = Probe(tmp_path)
+    made = Probe(tmp_path, kind=probe_kind)
     janitor.enter(engine, made.token)
     yield made
-    if (made.state_dir / "probe.json").exists():
+    if made.has_state():
         made.run("destroy")
     for container in engine.containers.list(all=True, filters={"name": made.token}):
         container.remove(force=True)
@@ -134,23 +144,27 @@ def test_real_engine_replacing_a_delete_first_resource_replaces_dependents_that_
     assert after["a"] != before["a"] and after["b"] != before["b"] and after["c"] == before["c"]
 
 
-# --- 4. create before delete -------------------------------------------------------------------
-def test_real_engine_a_fixed_name_network_replaced_create_first_collides(probe: Probe) -> None:
+# --- 4. delete before replace --------------------------------------------------------------------
+# pulumi-docker autonames networks and volumes (`SetAutonaming`); one the program names is deleted
+# before it is replaced (pulumi-terraform-bridge `nameRequiresDeleteBeforeReplace`). Seen with
+# the real CLI; the harness had modelled a create-first replacement that collided.
+def test_real_engine_a_fixed_name_network_is_deleted_before_it_is_replaced(
+    probe: Probe, engine: docker.DockerClient
+) -> None:
     body = (
         'docker.Network("net", name="TOKEN-net", '
-        'labels=[docker.NetworkLabelArgs(label="v", value="{v}")], opts=opts({o}))\n'
+        'labels=[docker.NetworkLabelArgs(label="v", value="{v}")], opts=opts())\n'
     )
-    probe.program(body.format(v=1, o=""))
+    probe.program(body.format(v=1))
     probe.ok("up")
-    probe.program(body.format(v=2, o=""))
-    failed = probe.run("up")
-    assert failed.returncode != 0 and "already exists" in failed.stderr
-
-    probe.program(body.format(v=2, o="delete_before_replace=True"))
+    first = engine.networks.get(f"{probe.token}-net").id
+    probe.program(body.format(v=2))
     assert probe.changes(probe.ok("up")) == {"net": "replace"}
+    now = engine.networks.list(names=[f"{probe.token}-net"])
+    assert [n.id != first for n in now] == [True], "one network of the name, a new one"
 
 
-def test_real_engine_a_volume_replaced_create_first_adopts_and_then_deletes_the_data(
+def test_real_engine_a_fixed_name_volume_is_deleted_with_its_data_before_it_is_replaced(
     probe: Probe, engine: docker.DockerClient
 ) -> None:
     body = (
@@ -159,17 +173,43 @@ def test_real_engine_a_volume_replaced_create_first_adopts_and_then_deletes_the_
     )
     probe.program(body.format(v=1, o=""))
     probe.ok("up")
-    engine.containers.run(
-        BASE, ["sh", "-c", "echo kept > /v/data"], volumes={f"{probe.token}-vol": {"bind": "/v"}}, remove=True
-    )
+    volume = {f"{probe.token}-vol": {"bind": "/v"}}
+    engine.containers.run(BASE, ["sh", "-c", "echo kept > /v/data"], volumes=volume, remove=True)
 
     probe.program(body.format(v=2, o='ignore_changes=["labels"]'))
     assert probe.changes(probe.ok("up")) == {}, "ignored labels leave the volume alone"
 
     probe.program(body.format(v=2, o=""))
     assert probe.changes(probe.ok("up")) == {"vol": "replace"}
-    # Created first, the "new" volume was the old one; deleting the old deleted it.
-    assert not engine.volumes.list(filters={"name": f"{probe.token}-vol"})
+    # The old volume went first, its data with it; the new one of the same name is empty (why
+    # the program's data volume ignores label changes: components/host.py).
+    read = engine.containers.run(BASE, ["sh", "-c", "cat /v/data 2>&1 || true"], volumes=volume, remove=True)
+    assert b"No such file" in read
+    assert engine.volumes.get(f"{probe.token}-vol").attrs["Labels"] == {"v": "2"}
+
+
+# --- components ----------------------------------------------------------------------------------
+COMPONENT = """
+class Box(pulumi.ComponentResource):
+    def __init__(self, name):
+        super().__init__("probe:index:Box", name)
+        docker.Network("net", name="TOKEN-net", opts=opts(parent=self))
+
+
+{boxes}
+"""
+
+
+def test_real_engine_a_component_is_created_once_and_deleted_when_it_leaves_the_program(
+    probe: Probe, engine: docker.DockerClient
+) -> None:
+    probe.program(COMPONENT.format(boxes='Box("box")'))
+    assert probe.changes(probe.ok("preview")) == {"engine": "create", "box": "create", "net": "create"}
+    probe.ok("up")
+    assert probe.changes(probe.ok("up")) == {}
+    probe.program(COMPONENT.format(boxes=""))
+    assert probe.changes(probe.ok("up")) == {"box": "delete", "net": "delete"}
+    assert not engine.networks.list(names=[f"{probe.token}-net"])
 
 
 # --- 7. destroy grace --------------------------------------------------------------------------
@@ -281,9 +321,24 @@ def test_real_engine_a_changed_healthcheck_reaches_only_the_state_and_restart_up
     assert now.attrs["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped", "restart: updated in place"
     assert now.attrs["Config"]["Healthcheck"]["Test"] == ["CMD", "true"], "healthcheck: state only"
 
+    # `replaceOnChanges` alone makes a create-first replacement: the provider asks to delete
+    # first only for replacements of its own diff (pulumi-terraform-bridge provider.go `Diff`),
+    # so the new container collides with the old one's name (seen with the real CLI).
     probe.program(
         IN_PLACE.format(
             base=BASE, restart="unless-stopped", check="date", o='replace_on_changes=["healthcheck"]'
+        )
+    )
+    failed = probe.run("up")
+    assert failed.returncode != 0 and "is already in use" in failed.stderr
+    assert engine.containers.get(f"{probe.token}-c").id == first.id
+    # Which is why every container of the program with `replaceOnChanges` deletes first.
+    probe.program(
+        IN_PLACE.format(
+            base=BASE,
+            restart="unless-stopped",
+            check="date",
+            o='replace_on_changes=["healthcheck"], delete_before_replace=True',
         )
     )
     assert probe.changes(probe.ok("up")) == {"c": "replace"}
@@ -300,19 +355,21 @@ docker.Container("c", name="TOKEN-c", image="{base}", command=["sleep", "600"],
 def test_real_engine_a_container_is_diffed_against_the_engines_spelling_of_what_it_read(
     probe: Probe, engine: docker.DockerClient
 ) -> None:
-    # Create ends with Read, which writes the engine's "1m0s" and CAP_NET_RAW into the state: the
-    # same config is a change on the next `up`, a replacement (capabilities are ForceNew). Seen
-    # with the real CLI on the program (tests/harness/MODEL.md).
+    # The create's state has the healthcheck as the engine reads it ("1m0s"), and the
+    # capabilities as written; a refresh reads those back too (CAP_NET_RAW): the same config is
+    # then an update, and with a refresh a replacement (capabilities are ForceNew). Seen with
+    # the real CLI on the program, whose Pulumi.yaml refreshes every `up` (tests/harness/MODEL.md).
     probe.program(READ_BACK.format(base=BASE, cap="NET_RAW", interval="60s"))
     probe.ok("up")
     first = engine.containers.get(f"{probe.token}-c")
     assert first.attrs["HostConfig"]["CapAdd"] == ["CAP_NET_RAW"]
-    assert probe.changes(probe.ok("up")) == {"c": "replace"}
+    assert probe.changes(probe.ok("up")) == {"c": "update"}, "the healthcheck, from the create's state"
+    assert probe.changes(probe.ok("up", "--refresh")) == {"c": "replace"}, "the capabilities, read back"
+    assert engine.containers.get(f"{probe.token}-c").id != first.id
     # In the engine's spelling: nothing to do, though the last inputs said otherwise (the diff
     # is against the state; the real CLI's `up` after the program's fix: 38 unchanged).
     probe.program(READ_BACK.format(base=BASE, cap="CAP_NET_RAW", interval="1m0s"))
-    assert probe.changes(probe.ok("up")) == {}
-    assert engine.containers.get(f"{probe.token}-c").id != first.id  # the replacement above
+    assert probe.changes(probe.ok("up", "--refresh")) == {}
 
 
 # --- 10. destroy from the state ----------------------------------------------------------------
@@ -334,15 +391,15 @@ def test_real_engine_destroy_runs_the_state_not_the_program(probe: Probe, tmp_pa
 
 # --- 11. the provider pings ----------------------------------------------------------------------
 def test_real_engine_the_provider_pings_a_unix_engine_when_configured_even_in_a_preview(
-    tmp_path: Path,
+    tmp_path: Path, probe_kind: str
 ) -> None:
-    absent = Probe(tmp_path / "unix", host=f"unix://{tmp_path}/no-engine.sock")
+    absent = Probe(tmp_path / "unix", host=f"unix://{tmp_path}/no-engine.sock", kind=probe_kind)
     absent.program('docker.Network("net", name="TOKEN-net", opts=opts())\n')
     failed = absent.run("preview")
     assert failed.returncode != 0 and "failed to connect to any docker daemon" in failed.stderr
 
     # ssh:// is not pinged when configured: the preview passes without any host.
-    remote = Probe(tmp_path / "ssh", host="ssh://nobody@127.0.0.1:1")
+    remote = Probe(tmp_path / "ssh", host="ssh://nobody@127.0.0.1:1", kind=probe_kind)
     remote.program('docker.Network("net", name="TOKEN-net", opts=opts())\n')
     assert remote.changes(remote.ok("preview")) == {"engine": "create", "net": "create"}
 
@@ -356,6 +413,9 @@ def test_real_engine_provider_settings_left_out_come_from_the_environment(
     failed = probe.run("preview", env=leak)
     assert failed.returncode != 0 and "someone-elses-certs" in failed.stderr
 
+    # An empty setting is an unset one (kreuzwerker's `EnvDefaultFunc`s): giving `""` does not
+    # keep the environment out. Seen with the real CLI; the harness had modelled the opposite,
+    # and the program relied on it (it now refuses these variables: components/provider_environment.py).
     probe.program(
         """
         explicit = docker.Provider("explicit", host="unix:///var/run/docker.sock", cert_path="",
@@ -364,7 +424,10 @@ def test_real_engine_provider_settings_left_out_come_from_the_environment(
         """,
         provider=False,
     )
-    probe.ok("preview", env=leak)
+    failed = probe.run("preview", env=leak)
+    assert failed.returncode != 0 and "someone-elses-certs" in failed.stderr
+    # A context beside an explicit host changes nothing.
+    probe.ok("preview", env={"DOCKER_CONTEXT": "someone-elses-context"})
 
 
 # --- 13. how the language host prints errors -----------------------------------------------------

@@ -13,7 +13,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.deployers import Deployer, DeployError, HarnessDeployer
+from tests.deployers import Deployer, DeployError
 from tests.e2e.checkout import fresh_checkout
 from tests.e2e.conftest import (
     ADMIN_PASSWORD,
@@ -30,12 +30,6 @@ from tests.e2e.hubclient import HubUser
 
 NOTHING: dict[str, list[str]] = {"containers": [], "volumes": [], "networks": []}
 SHARED = {"type": "shared-password", "allowAll": True}
-
-
-def _harness(deployer: Deployer) -> HarnessDeployer:
-    if not isinstance(deployer, HarnessDeployer):
-        pytest.skip("plans per resource come from the harness; the Automation API test covers the CLI")
-    return deployer
 
 
 # --- 15. ports ---------------------------------------------------------------------------------
@@ -86,12 +80,11 @@ def test_real_engine_a_port_a_process_holds_fails_before_anything_is_created(
 def test_real_engine_a_hub_that_cannot_start_fails_up_and_destroy_leaves_nothing(
     deployer: Deployer, tmp_path: Path, engine: docker.DockerClient
 ) -> None:
-    _harness(deployer)
     # A checkout whose hub configuration fails at start, as a bad upgrade of hub/ would.
     checkout = fresh_checkout(tmp_path / "checkout")
     config = checkout / "hub" / "jupyterhub_config.py"
     config.write_text('raise SystemExit("this hub cannot start")\n' + config.read_text())
-    broken = HarnessDeployer(tmp_path / "state", project_dir=checkout)
+    broken = deployer.in_checkout(checkout)
     with stack_factory(broken, tmp_path / "stacks") as make:
         stack = make(SHARED, secret_config={"auth.password": USER_PASSWORD}, deploy=False)
         started = time.monotonic()
@@ -116,11 +109,11 @@ def planned(make_stack: StackFactory) -> Deployment:
     )
 
 
-def _plan_then_up(stack: Deployment, harness: HarnessDeployer) -> dict[str, str]:
+def _plan_then_up(stack: Deployment, deployer: Deployer) -> dict[str, str]:
     """Preview, then up: the up must do exactly what the preview said; returns that plan."""
-    previewed = harness.preview(stack.spec)
+    previewed = deployer.preview(stack.spec)
     stack.up()
-    assert harness.last_plan == previewed, "up did what the preview said"
+    assert deployer.last_plan == previewed, "up did what the preview said"
     return previewed
 
 
@@ -130,30 +123,29 @@ READINESS = {"jupyterhub-readiness-check": "replace"}
 def test_real_engine_previews_say_what_up_does_for_the_changes_people_make(
     planned: Deployment, deployer: Deployer, engine: docker.DockerClient
 ) -> None:
-    harness = _harness(deployer)
-    assert harness.preview(planned.spec) == {}, "nothing to do on a deployed stack"
+    assert deployer.preview(planned.spec) == {}, "nothing to do on a deployed stack"
     proxy_id = engine.containers.get(f"{planned.prefix}-proxy").id
 
     # A new shared password: the hub only (users' servers, the proxy and the data stay).
     planned.spec.secrets["auth.password"] = USER_PASSWORD + "-new"
-    assert _plan_then_up(planned, harness) == {"jupyterhub-hub-container": "replace", **READINESS}
+    assert _plan_then_up(planned, deployer) == {"jupyterhub-hub-container": "replace", **READINESS}
 
     # A new admin: the hub only.
     planned.configure(auth={"type": "shared-password", "admins": ["teacher", "ta"], "allowAll": True})
-    assert _plan_then_up(planned, harness) == {"jupyterhub-hub-container": "replace", **READINESS}
+    assert _plan_then_up(planned, deployer) == {"jupyterhub-hub-container": "replace", **READINESS}
     assert engine.containers.get(f"{planned.prefix}-proxy").id == proxy_id, "the proxy kept running"
 
     # keepData on: the destroy-time cleanup learns it; nothing is replaced.
     planned.configure(keepData=True)
-    assert _plan_then_up(planned, harness) == {"jupyterhub-user-servers-cleanup": "update"}
+    assert _plan_then_up(planned, deployer) == {"jupyterhub-user-servers-cleanup": "update"}
     planned.configure(keepData=False)
-    assert _plan_then_up(planned, harness) == {"jupyterhub-user-servers-cleanup": "update"}
+    assert _plan_then_up(planned, deployer) == {"jupyterhub-user-servers-cleanup": "update"}
 
     # A new proxy image: the proxy (and the port check, which runs from it); not the hub.
     engine.images.get(TEST_IMAGES["proxy"]).tag("local/configurable-http-proxy", "bookworm-bumped")
     images = planned.config["jupyterhub-docker:images"]
     planned.configure(images={**images, "proxy": "local/configurable-http-proxy:bookworm-bumped"})
-    assert _plan_then_up(planned, harness) == {
+    assert _plan_then_up(planned, deployer) == {
         "jupyterhub-host-probe-image": "replace",
         "jupyterhub-host-ports": "update",
         "jupyterhub-proxy-container": "replace",
@@ -167,7 +159,6 @@ def test_real_engine_previews_say_what_up_does_for_the_changes_people_make(
 def test_real_engine_previews_an_added_image_and_tls(
     make_test_stack: StackFactory, deployer: Deployer, tmp_path: Path
 ) -> None:
-    harness = _harness(deployer)
     stack = make_test_stack(SHARED, secret_config={"auth.password": USER_PASSWORD})
 
     stack.configure(
@@ -178,7 +169,9 @@ def test_real_engine_previews_an_added_image_and_tls(
             ]
         }
     )
-    assert harness.preview(stack.spec) == {
+    assert deployer.preview(stack.spec) == {
+        # The image's component, then what it holds (the real CLI lists components too).
+        "jupyterhub-notebook-python": "create",
         "jupyterhub-notebook-python-pull": "create",
         "jupyterhub-notebook-python-version-check": "create",
         "jupyterhub-hub-container": "replace",
@@ -191,7 +184,7 @@ def test_real_engine_previews_an_added_image_and_tls(
         tls={"mode": "self-signed", "domain": "hub.test"},
         publish={"address": "127.0.0.1", "port": free_port(), "httpsPort": free_port()},
     )
-    planned = harness.preview(stack.spec)
+    planned = deployer.preview(stack.spec)
     assert planned["jupyterhub-edge-container"] == "create"
     assert planned["jupyterhub-proxy-container"] == "replace", "no longer published"
     assert planned["jupyterhub-host-ports"] == "replace", "the new ports are checked"

@@ -78,11 +78,15 @@ class DockerProvider(Handler):
         """What the provider runs with: the program's settings, and for every setting left
         unset, the environment of whoever runs Pulumi."""
         config = self.decoded(inputs)
+        # An empty setting is an unset one: the environment fills it (seen with the real CLI:
+        # `certPath: ""` and DOCKER_CERT_PATH; kreuzwerker's `EnvDefaultFunc`s, for which an
+        # empty string is unset). A context is only taken when no host is given (seen too:
+        # DOCKER_CONTEXT beside an explicit host changes nothing).
         for key, variable in ENV_DEFAULTS.items():
-            if key not in config and os.environ.get(variable):
+            if not config.get(key) and os.environ.get(variable):
                 value = os.environ[variable]
                 config[key] = value.split() if key == "sshOpts" else value
-        if config.get("context"):
+        if config.get("context") and not self.decoded(inputs).get("host"):
             # The provider would take the host from the Docker CLI's context store instead.
             raise HarnessError(
                 f"provider: context {config['context']!r} (from the program or DOCKER_CONTEXT) replaces the "
@@ -212,9 +216,11 @@ def _duration_ns(text: str) -> int:
 
 
 class Network(Handler):
-    """docker_network: every argument ForceNew, no Update."""
+    """docker_network: every argument ForceNew, no Update; autonamed, so a network with a fixed
+    name is deleted before it is replaced."""
 
     type = "docker:index/network:Network"
+    autonamed = True
     schema = {
         "name": str,
         "driver": str,
@@ -259,11 +265,12 @@ class Network(Handler):
 
 
 class Volume(Handler):
-    """docker_volume: every argument ForceNew. Creating a volume whose name exists returns the
-    existing one (the Docker API's VolumeCreate), so a create-first replacement adopts the old
-    volume and then deletes it."""
+    """docker_volume: every argument ForceNew; autonamed, so a volume with a fixed name is
+    deleted (its data with it) before it is replaced, by an empty one. Creating a volume whose
+    name exists returns the existing one (the Docker API's VolumeCreate)."""
 
     type = "docker:index/volume:Volume"
+    autonamed = True
     schema = {"name": str, "driver": str, "driverOpts": {"*": str}, "labels": LABELS}
     force_new = ALL
     computed = ("mountpoint",)
@@ -573,7 +580,7 @@ class Container(Handler):
             self._wait_healthy(api, container_id, inputs, outputs)
         # Create ends with Read: a container that already exited stays created, and Read writes
         # must_run=false into the state (the next `up` starts it again).
-        return container_id, self._read_back(api.inspect_container(container_id), outputs)
+        return container_id, self._read_back(api.inspect_container(container_id), outputs, refresh=False)
 
     @staticmethod
     def _find_image(client: docker.DockerClient, image: str) -> None:
@@ -590,11 +597,13 @@ class Container(Handler):
                 ) from None
 
     @staticmethod
-    def _read_back(attrs: dict[str, Any], outputs: dict[str, Any]) -> dict[str, Any]:
+    def _read_back(attrs: dict[str, Any], outputs: dict[str, Any], *, refresh: bool = True) -> dict[str, Any]:
         """What Read writes into the state: must_run=false for a stopped container, and the
-        healthcheck and capabilities as the engine reports them, the durations in Go's
-        `Duration.String()` ("1m0s") and the capabilities as the Go client created them
-        (CAP_NET_ADMIN) (resourceDockerContainerRead). The next diff is against these."""
+        healthcheck as the engine reports it, the durations in Go's `Duration.String()` ("1m0s")
+        (resourceDockerContainerRead); the next diff is against these. The capabilities only on
+        a refresh, as the Go client created them (CAP_NET_ADMIN for NET_ADMIN): the create's
+        state keeps them as the program wrote them. Both seen with the real CLI (issue 20):
+        the create's state had "1m0s" and NET_RAW, a refresh read CAP_NET_RAW."""
         outputs = dict(outputs)
         if "healthcheck" in outputs and attrs["Config"].get("Healthcheck"):
             engine = attrs["Config"]["Healthcheck"]
@@ -606,7 +615,7 @@ class Container(Handler):
             ):
                 read[key] = _go_duration(int(engine.get(field) or 0))
             outputs["healthcheck"] = {key: read[key] for key in outputs["healthcheck"]}
-        if "capabilities" in outputs:
+        if refresh and "capabilities" in outputs:
             host = attrs["HostConfig"]
             read_caps = {"adds": host.get("CapAdd") or [], "drops": host.get("CapDrop") or []}
             outputs["capabilities"] = {key: read_caps[key] for key in outputs["capabilities"]}

@@ -71,8 +71,13 @@ class Handler:
     schema: dict[str, Any] = {}
     # Inputs whose change replaces the resource: ALL, or the provider schema's ForceNew set.
     force_new: frozenset[str] = ALL
-    # The provider asks for delete-before-replace on every replacement of this type.
+    # The provider asks for delete-before-replace when its own diff replaces this type (the
+    # schema's flag: pulumi-docker's docker_container)...
     provider_delete_before_replace = False
+    # ...or, for a type the provider autonames (pulumi-docker `SetAutonaming`: an optional
+    # `name`), when the program gave the name (pulumi-terraform-bridge pkg/tfbridge/schema.go
+    # `nameRequiresDeleteBeforeReplace`: a fixed name cannot exist twice).
+    autonamed = False
     # Outputs the provider computes (unknown in a preview until the step runs).
     computed: tuple[str, ...] = ()
     # Outputs that an update computes anew (unknown in a preview of an update).
@@ -99,13 +104,20 @@ class Handler:
         changed = changed_keys(old.inputs, new)
         # `triggers[*]` and `build.args` name their top-level input.
         forced = {path.split(".")[0].split("[")[0] for path in replace_on_changes}
-        replace = [
-            k for k in changed if self.force_new == ALL or k in self.force_new or k in forced or "*" in forced
-        ]
+        by_provider = [k for k in changed if self.force_new == ALL or k in self.force_new]
+        replace = [k for k in changed if k in by_provider or k in forced or "*" in forced]
+        # The provider's Diff answers deleteBeforeReplace only with replaces of its own
+        # (pulumi-terraform-bridge pkg/tfbridge/provider.go `Diff`: `len(replaces) > 0 && ...`):
+        # one that `replaceOnChanges` alone makes is created first unless the program's
+        # `deleteBeforeReplace` says otherwise (pulumi/pulumi step_generator.go). Seen with the
+        # real CLI: a fixed-name container replaced that way collides with its own name.
+        provider_first = bool(by_provider) and (
+            self.provider_delete_before_replace or (self.autonamed and bool(unwrap(new.get("name"))))
+        )
         return Diff(
             changed=tuple(changed),
             replace=tuple(replace),
-            delete_before_replace=delete_before_replace or self.provider_delete_before_replace,
+            delete_before_replace=delete_before_replace or provider_first,
         )
 
     def preview_outputs(self, inputs: dict[str, Any], computed: Iterable[str]) -> dict[str, Any]:

@@ -228,6 +228,7 @@ class Run:
             self.registered_urns.add(urn)
         self._check_options(request, args)
         if not goal.custom:
+            self._component(goal)
             return "", {}
         package = args.typ.split(":")[0]
         if (
@@ -246,6 +247,18 @@ class Run:
         if args.typ.startswith("pulumi:providers:"):
             return self._register_provider(goal)
         return self._step(goal)
+
+    def _component(self, goal: Goal) -> None:
+        """A component resource: created once, the same afterwards (seen with the real CLI: a
+        new component is a create in `pulumi preview`, as any resource)."""
+        if self.mode not in ("preview", "up") or self.state is None:
+            return
+        with self.state.lock:
+            known = goal.urn in self.state.components
+            if not known and self.mode == "up":
+                self.state.components.append(goal.urn)
+                self.state.save()
+        self._record_step(Step(goal.urn, goal.type, goal.name, "same" if known else "create"))
 
     def _check_options(self, request: Any, args: MockResourceArgs) -> None:
         for field, option in _CHECKED_OPTIONS.items():
@@ -439,10 +452,29 @@ class Run:
         assert self.state is not None
         stale = [r for r in self.state.records.values() if r.urn not in self.registered_urns]
         self.delete_all([*self.state.pending_delete, *stale], reason="no longer in the program")
+        self._delete_components([u for u in self.state.components if u not in self.registered_urns])
 
     def destroy(self) -> None:
         assert self.state is not None
         self.delete_all(self.state.everything(), reason="destroy")
+        self._delete_components(list(self.state.components))
+
+    def _delete_components(self, urns: list[str]) -> None:
+        assert self.state is not None
+        for urn in reversed(urns):  # children were registered after their parents
+            with self._lock:
+                self.deletes.append(
+                    {
+                        "urn": urn,
+                        "name": urn.rsplit("::", 1)[-1],
+                        "type": urn.split("::")[-2].rsplit("$", 1)[-1],
+                        "op": "delete",
+                    }
+                )
+        if self.mode in ("up", "destroy") and urns:
+            with self.state.lock:
+                self.state.components = [u for u in self.state.components if u not in urns]
+                self.state.save()
 
     # --- refresh -----------------------------------------------------------------------------
     def refresh(self) -> None:

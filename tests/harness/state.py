@@ -55,11 +55,15 @@ class StateFile:
         # Resources replaced create-before-delete whose old object is still to be deleted: the
         # engine deletes them at the end of a successful update, and on the next one otherwise.
         self.pending_delete: list[Record] = []
+        # The program's component resources: the engine keeps them in the state too, so a new
+        # one is a create in the plan and one no longer registered a delete (no provider acts).
+        self.components: list[str] = []
         if path.exists():
             data = json.loads(path.read_text())
             self.providers = data["providers"]
             self.records = {r["urn"]: Record(**r) for r in data["resources"]}
             self.pending_delete = [Record(**r) for r in data.get("pendingDelete", [])]
+            self.components = list(data.get("components", []))
 
     def save(self) -> None:
         with self.lock:
@@ -68,6 +72,7 @@ class StateFile:
                 "providers": self.providers,
                 "resources": [asdict(r) for r in self.records.values()],
                 "pendingDelete": [asdict(r) for r in self.pending_delete],
+                "components": self.components,
             }
             tmp = self.path.with_suffix(".tmp")
             tmp.write_text(json.dumps(data, indent=1, sort_keys=True))

@@ -216,11 +216,12 @@ def test_real_engine_16_durations_are_written_as_go_writes_them() -> None:
 def test_real_engine_16_containers_are_written_as_the_engine_reads_them_back(
     baseline: Preview, tmp_path: Path
 ) -> None:
-    # Each refresh reads a container's healthcheck and capabilities back from the engine and
-    # the provider diffs the config against that (kreuzwerker resource_docker_container_funcs.go,
-    # `resourceDockerContainerRead`): "60s" came back "1m0s", and NET_ADMIN came back
-    # CAP_NET_ADMIN (the Go client normalizes it on create). Every `up` of the real CLI
-    # replaced the hub, the firewall and the API proxy (tests/harness/MODEL.md).
+    # The provider reads a container's healthcheck back from the engine when it creates it,
+    # and its capabilities on every refresh, and diffs the config against that (kreuzwerker
+    # resource_docker_container_funcs.go, `resourceDockerContainerRead`): "60s" came back
+    # "1m0s", and NET_ADMIN came back CAP_NET_ADMIN (the Go client normalizes it on create).
+    # Every `up` of the real CLI (Pulumi.yaml refreshes first) replaced the hub, the firewall
+    # and the API proxy (tests/harness/MODEL.md).
     (tmp_path / "registry").mkdir()
     (tmp_path / "tls").mkdir()
     containers = (
