@@ -8,6 +8,7 @@ wire resources from the frozen values here.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from functools import partial
@@ -26,6 +27,7 @@ from .hub_settings import GENERATED_SECRETS, render_secrets, render_settings
 from .images import BuildSpec, build_spec, common_build_args, directory_digest, hub_jupyterhub_version
 from .naming import StackNames
 from .preflight import Preflight
+from .provider_environment import check_provider_environment
 from .proxy import api_url, public_target
 from .shared import SharedFolderPlan
 
@@ -310,6 +312,8 @@ def plan_deployment(
     config: StackConfig, names: StackNames, project_dir: Path, preflight: Preflight
 ) -> DeploymentPlan:
     problems = Problems()
+    # Nothing in the shell of whoever runs Pulumi may pick the provider's client identity.
+    problems.check(lambda: check_provider_environment(os.environ))
     # The engine must answer before the provider is configured (its own ping says less).
     problems.check(lambda: preflight.check_engine(config))
     problems.check(lambda: preflight.write_client_files(config, names, project_dir))

@@ -9,6 +9,7 @@ Docker engine is needed: the plan step's question to the engine is answered by a
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ def preview(
     secrets: dict[str, str] | None = None,
     stack: str = "unit",
     real_preflight: bool = False,
+    env: dict[str, str] | None = None,
 ) -> Preview:
     config_file = tmp_path / f"Pulumi.{stack}.{len(list(tmp_path.iterdir()))}.yaml"
     config_file.write_text(yaml.safe_dump({"config": BASE_CONFIG if config is None else config}))
@@ -61,7 +63,14 @@ def preview(
         argv += ["--secret", f"{path}={value}"]
     if real_preflight:
         argv.append("--real-preflight")
-    result = subprocess.run(argv, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        argv,
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=None if env is None else {**os.environ, **env},
+    )
     document = json.loads(result.stdout) if result.stdout.strip() else {}
     return Preview(
         returncode=result.returncode,
