@@ -142,6 +142,15 @@ _REPLACE_STEPS = {
 _CHANGE_STEPS = {"create", "update", "delete", "import"}
 
 
+def cli_env(backend: Path) -> dict[str, str]:
+    """What the tests' `pulumi` runs with: a local file:// backend, the tests' passphrase."""
+    return {
+        "PULUMI_BACKEND_URL": f"file://{backend}",
+        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+    }
+
+
 def steps_to_changes(steps: list[tuple[str, str]]) -> dict[str, str]:
     """(urn, op) of every step the engine reported -> resource name -> what happens to it."""
     planned: dict[str, str] = {}
@@ -185,11 +194,7 @@ class AutomationDeployer:
 
     @property
     def env(self) -> dict[str, str]:
-        return {
-            "PULUMI_BACKEND_URL": f"file://{self.state_dir / 'backend'}",
-            "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
-            "PULUMI_SKIP_UPDATE_CHECK": "true",
-        }
+        return cli_env(self.state_dir / "backend")
 
     def in_checkout(self, project_dir: Path) -> AutomationDeployer:
         return AutomationDeployer(self.state_dir, project_dir=project_dir)

@@ -18,7 +18,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from tests.deployers import PASSPHRASE, PROJECT_DIR, STACK_TYPE, steps_to_changes
+from tests.deployers import PROJECT_DIR, STACK_TYPE, cli_env, steps_to_changes
 
 PULUMI_YAML = """\
 name: harness-probe
@@ -137,9 +137,7 @@ class Probe:
     def _cli_env(self, env: dict[str, str] | None) -> dict[str, str]:
         return {
             **os.environ,
-            "PULUMI_BACKEND_URL": f"file://{self.state_dir}",
-            "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
-            "PULUMI_SKIP_UPDATE_CHECK": "true",
+            **cli_env(self.state_dir),
             # `--event-log` (the engine's events, as the Automation API reads them) is a debug flag.
             "PULUMI_DEBUG_COMMANDS": "true",
             **(env or {}),
