@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import json
+import posixpath
 import re
 import typing
 from collections.abc import Callable
@@ -27,6 +28,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+
+from hub.system_paths import image_path_problem
 
 from .auth_config import AUTH_TYPES, AuthConfig
 from .manual_certificate import check_manual
@@ -325,6 +328,17 @@ class SpawnerConfig(_Model):
         check_memory(value)
         return value
 
+    @field_validator("home_dir")
+    @classmethod
+    def _home(cls, value: str) -> str:
+        normal = posixpath.normpath(value)
+        if not posixpath.isabs(value) or normal != (value.rstrip("/") or "/"):
+            raise ValueError("must be a normalized absolute path such as /home/jovyan")
+        problem = image_path_problem(normal)
+        if problem is not None:
+            raise ValueError(f"{problem}; use the image user's home, e.g. /home/jovyan")
+        return normal
+
 
 _CLASS_NAME = re.compile(r"^[A-Z][A-Za-z0-9_]*$")
 # The classes that configure users' servers (hub/apply.py picks one of these, the boot queue
@@ -458,6 +472,13 @@ class StackConfig(_Model):
     workshop: WorkshopConfig = WorkshopConfig()
     network: NetworkConfig = NetworkConfig()
 
+    @field_validator("docker_socket")
+    @classmethod
+    def _socket_path(cls, value: str) -> str:
+        if not posixpath.isabs(value) or posixpath.normpath(value) == "/":
+            raise ValueError("must be the absolute path of the engine's socket, e.g. /var/run/docker.sock")
+        return posixpath.normpath(value)
+
     @field_validator("docker_host")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
@@ -470,6 +491,14 @@ class StackConfig(_Model):
         """(user, host, port) of an ssh:// Docker host."""
         match = _SSH_HOST.match(self.docker_host)
         return None if match is None else (match["user"], match["host"], int(match["port"] or 22))
+
+    @property
+    def engine_socket(self) -> str:
+        """The Docker engine's socket on the Docker host: dockerHost's own path on a unix://
+        host, dockerSocket on an ssh:// or tcp:// one."""
+        if self.docker_host.startswith("unix://"):
+            return self.docker_host.removeprefix("unix://")
+        return self.docker_socket
 
     @property
     def remote_address(self) -> str | None:
@@ -498,7 +527,7 @@ class StackConfig(_Model):
 
     @model_validator(mode="after")
     def _shared_folders(self) -> StackConfig:
-        problems = check_shared(self.shared, self.spawner.home_dir)
+        problems = check_shared(self.shared, self.spawner.home_dir, self.engine_socket)
         if problems:
             raise ValueError("\n  ".join(problems))
         return self

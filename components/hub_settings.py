@@ -50,6 +50,7 @@ def render_settings(
             "containerPrefix": names.user_container_prefix,
             "volumePrefix": names.user_volume_prefix,
             "homeDir": config.spawner.home_dir,
+            "engineSocket": config.engine_socket,
             "memLimit": config.spawner.mem_limit,
             "cpuLimit": config.spawner.cpu_limit,
             "startTimeout": config.spawner.start_timeout,

@@ -118,7 +118,7 @@ def _host_args(config: StackConfig, names: StackNames) -> DockerHostArgs:
     check_env = command_env
     ssh_opts: tuple[str, ...] | None = None
     tls: ClientTls | None = None
-    socket_path = host.removeprefix("unix://")
+    socket_path = config.engine_socket
     if config.ssh_target is not None:
         user, address, port = config.ssh_target
         # Relative to the project directory, the working directory of the provider and the
@@ -126,7 +126,6 @@ def _host_args(config: StackConfig, names: StackNames) -> DockerHostArgs:
         command_env = {"DOCKER_HOST": host, "JHUB_SSH_BIN": str(files.ssh_bin)}
         check_env = {**command_env, "JHUB_SSH_TARGET": f"{user}@{address}", "JHUB_SSH_PORT": str(port)}
         ssh_opts = ("-F", str(files.ssh_config))
-        socket_path = config.docker_socket
     elif config.docker_tls is not None:
         command_env = {"DOCKER_HOST": host, "DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(files.tls_dir)}
         check_env = command_env
@@ -136,7 +135,6 @@ def _host_args(config: StackConfig, names: StackNames) -> DockerHostArgs:
             cert=client.cert.get_secret_value(),
             key=client.key.get_secret_value(),
         )
-        socket_path = config.docker_socket
     if config.orchestrator == "swarm":
         # The connection check also confirms the engine is a Swarm manager.
         check_env = {**check_env, "JHUB_ORCHESTRATOR": "swarm"}

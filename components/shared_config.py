@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from hub.system_paths import host_path_problem, image_path_problem
+
 from .model_base import SLUG, ConfigModel
 
 # Characters the local driver's `o=` option list cannot hold in a value (it is split on commas).
@@ -154,6 +156,9 @@ class SharedFolderConfig(ConfigModel):
         normal = posixpath.normpath(value)
         if not posixpath.isabs(value) or normal != value.rstrip("/") or normal == "/":
             raise ValueError("must be a normalized absolute path such as /home/jovyan/shared")
+        problem = image_path_problem(normal)
+        if problem is not None:
+            raise ValueError(f"{problem}; mount it elsewhere, e.g. /home/jovyan/shared")
         return normal
 
     @model_validator(mode="after")
@@ -163,11 +168,21 @@ class SharedFolderConfig(ConfigModel):
         return self
 
 
-def check_shared(shared: list[SharedFolderConfig], home_dir: str) -> list[str]:
-    """Problems of the list as a whole: names and targets unique, no target over the home."""
+def check_shared(shared: list[SharedFolderConfig], home_dir: str, docker_socket: str) -> list[str]:
+    """Problems of the list as a whole: names and targets unique, no target over the home, no
+    host directory that hands users the host (`docker_socket`: the engine's, on that host)."""
     problems: list[str] = []
     for index, entry in enumerate(shared):
         key = f"shared[{index}]"
+        path = entry.source.host_path
+        refused = None if path is None else host_path_problem(path, docker_socket)
+        if refused is not None:
+            socket_key = " (dockerHost / dockerSocket)" if "socket" in refused else ""
+            problems.append(
+                f"{key}.source.hostPath: {path!r} {refused}{socket_key}; every user's server would mount it, "
+                "which hands them the host. Share a directory made for it, e.g. /srv/course, or a "
+                "volume: {}"
+            )
         for other in shared[:index]:
             if other.name == entry.name:
                 problems.append(f"{key}.name: {entry.name!r} is used twice; give each folder its own name")

@@ -35,6 +35,7 @@ from hub.server_rules import (
     server_name,
     shape_problems,
 )
+from hub.system_paths import host_path_problem, image_path_problem
 
 NO_NEW_PRIVILEGES = {"no-new-privileges", "no-new-privileges:true", "no-new-privileges=true"}
 NAMESPACE_MODES = ("pidmode", "ipcmode", "utsmode", "usernsmode", "cgroupnsmode")
@@ -237,6 +238,12 @@ def _mount_problems(policy: PolicyDocument, server: ServerName | str, mounts: An
         if not isinstance(target, str):
             problems.append(f"mount target {target!r} is not a path")
             continue
+        # Defence in depth: the program refuses these at preview (hub/system_paths.py), and a
+        # settings file that asks for them anyway gets no such mount here.
+        hidden = image_path_problem(target)
+        if hidden is not None:
+            problems.append(f"mount at {target!r}: {hidden}")
+            continue
         if mount.get("consistency") not in (None, "", "default"):
             problems.append(f"mount at {target!r}: consistency {mount['consistency']!r} is refused")
         if not _bool(mount.get("readonly")):
@@ -249,6 +256,10 @@ def _mount_problems(policy: PolicyDocument, server: ServerName | str, mounts: An
                 problems.append(
                     f"mount at {target!r}: only the shared folder {folder['type']} {folder['source']!r}"
                 )
+            elif folder["type"] == "bind":
+                host = host_path_problem(folder["source"], policy["engineSocket"])
+                if host is not None:
+                    problems.append(f"mount at {target!r}: the host directory {folder['source']!r} {host}")
             if mount.get("volumeoptions") is not None:
                 problems.append(f"mount at {target!r}: VolumeOptions are refused for a shared folder")
             if folder["readOnly"] and mount.get("readonly") is not True:

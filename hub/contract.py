@@ -125,6 +125,8 @@ class SpawnerSettings(TypedDict):
     containerPrefix: str
     volumePrefix: str
     homeDir: str
+    # The Docker engine's socket on the Docker host: no server may mount it or what holds it.
+    engineSocket: str
     memLimit: str
     cpuLimit: float
     startTimeout: int

@@ -59,6 +59,9 @@ class PolicyDocument(TypedDict):
     # Where the home is mounted, and every shared folder (at most one mount per target).
     homeTarget: str
     shared: list[SharedMount]
+    # The engine's socket on the Docker host: no bind may be it or hold it, whatever `shared`
+    # says (hub/system_paths.py).
+    engineSocket: str
     # 0: no PIDs limit is sent.
     pidsLimit: int
     readOnlyRootfs: bool
@@ -135,6 +138,7 @@ def policy_document(settings: Settings) -> PolicyDocument:
             }
             for f in settings.get("shared", [])
         ],
+        "engineSocket": spawner["engineSocket"],
         "pidsLimit": spawner["pidsLimit"],
         "readOnlyRootfs": read_only,
         "tmpfs": {"/tmp": TMPFS_OPTIONS} if read_only else {},

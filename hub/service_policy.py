@@ -34,6 +34,7 @@ from hub.server_rules import (
     server_name,
     shape_problems,
 )
+from hub.system_paths import image_path_problem
 
 # The node a home volume lives on, as StackSwarmSpawner pins it (swarmkit node IDs are
 # lower-case base36).
@@ -180,6 +181,10 @@ def _mount_problems(policy: PolicyDocument, name: ServerName | str, mount: dict[
     problems = _valued(mount, _MOUNT_KEYS, "Mount")
     if mount.get("readonly") not in (None, True, False):
         problems.append("Mount.ReadOnly is not a boolean")
+    hidden = image_path_problem(str(mount.get("target")))
+    if hidden is not None:
+        # Defence in depth, as for containers (hub/container_policy.py).
+        problems.append(f"mount at {mount.get('target')!r}: {hidden}")
     if kind == "volume":
         if mount.get("target") != policy["homeTarget"]:
             problems.append(

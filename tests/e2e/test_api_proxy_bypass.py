@@ -17,6 +17,7 @@ import tarfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -29,6 +30,7 @@ from tests.deployers import DeployError
 from tests.e2e.conftest import TEST_IMAGES, StackFactory, stack_objects
 from tests.e2e.proxy_thread import api_proxy
 from tests.unit.spawner_requests import created
+from tests.unit.test_docker_policy import accept_any_path
 from tests.unit.test_hub_config import SHARED, documents
 
 REFUSED = "refused by the stack's Docker API proxy"
@@ -362,3 +364,41 @@ def test_api_proxy_bypass_a_stack_whose_names_collide_with_anothers_is_refused_b
         assert stack_objects(engine, base) == {**NOTHING, "volumes": [other.data_volume]}
     finally:
         volume.remove(force=True)
+
+
+def test_api_proxy_hostpath_a_bind_a_settings_file_asked_for_reaches_no_engine(
+    proxied: Proxied, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The sweep's case, as if the program had not refused it at preview: the engine's
+    # directory as a folder everyone may write. The spawner's own create for it is refused by
+    # the real proxy, and the engine has nothing; the same create for a directory made for
+    # sharing passes, so it is the path that is refused.
+    accept_any_path(monkeypatch)
+
+    def spawned(source: str) -> tuple[int, dict[str, Any]]:
+        raw = {
+            "auth": SHARED,
+            "shared": [{"name": "run", "target": "/srv/run", "source": {"hostPath": source}}],
+        }
+        settings, _ = documents(raw, names=proxied.names)
+        body = json.dumps(created(raw, proxied.names).body).encode()
+        with api_proxy(policy_document(settings), proxied.engine.api) as url:
+            host, port = url.removeprefix("tcp://").rsplit(":", 1)
+            sender = Proxied(proxied.names, proxied.policy, (host, int(port)), proxied.image, proxied.engine)
+            return sender.send("POST", proxied.create_target(), body)
+
+    for source in ("/var/run", "/run", "/var/lib/docker"):
+        assert_refused(spawned(source), f"the host directory {source!r} is {source}, a system directory")
+        assert nothing_of(proxied) == NOTHING
+    status, document = spawned(str(tmp_path))
+    assert status == 201, document
+    try:
+        mounts = proxied.engine.containers.get(document["Id"]).attrs["HostConfig"]["Mounts"]
+        assert {(m["Type"], m["Source"], m["Target"]) for m in mounts} >= {
+            ("bind", str(tmp_path), "/srv/run")
+        }
+    finally:
+        for leftover in proxied.engine.containers.list(all=True, filters={"name": proxied.names.prefix}):
+            leftover.remove(force=True)
+        for volume in proxied.engine.volumes.list(filters={"name": proxied.names.prefix}):
+            volume.remove(force=True)

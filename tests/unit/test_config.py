@@ -415,3 +415,127 @@ def test_api_proxy_an_extra_config_trait_the_proxy_would_refuse_at_every_spawn_i
     parse_stack_config(
         {"auth": SHARED, "hub": {"extraConfig": {"DockerSpawner": {"start_timeout": 30}}}}, {"auth"}
     )
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("/var/run", "'/var/run' is /var/run, a system directory of the Docker host"),
+        ("/run", "is /run, a system directory"),
+        ("/etc", "is /etc, a system directory"),
+        ("/etc/ssh", "is inside /etc, a system directory"),
+        ("/proc", "is /proc"),
+        ("/sys/fs/cgroup", "is inside /sys"),
+        ("/dev", "is /dev"),
+        ("/boot", "is /boot"),
+        ("/root", "is /root"),
+        ("/usr/local/bin", "is inside /usr"),
+        ("/var/lib/docker", "is /var/lib/docker"),
+        ("/var/lib/docker/volumes/jhub-other-home-ann/_data", "is inside /var/lib/docker"),
+        ("/var", "holds /var/lib/containerd, a system directory"),
+        ("/var/lib", "holds /var/lib/containerd"),
+        ("/srv/../var/run", "is /var/run"),
+    ],
+)
+def test_hostpath_a_system_directory_of_the_docker_host_is_refused_with_its_key(
+    path: str, reason: str
+) -> None:
+    entry = {"name": "data", "target": "/home/jovyan/data", "source": {"hostPath": path}}
+    message = problems({"auth": SHARED, "shared": [entry], "spawner": {}})
+    assert f"shared[0].source.hostPath: {path!r}" in message
+    assert reason in message and "hands them the host" in message and "e.g. /srv/course" in message
+
+
+@pytest.mark.parametrize(
+    ("docker_host", "socket", "path"),
+    [
+        ("unix:///home/teacher/.docker/run/docker.sock", None, "/home/teacher/.docker/run"),
+        ("unix:///home/teacher/.docker/run/docker.sock", None, "/home/teacher"),
+        ("unix:///srv/engine/docker.sock", None, "/srv/engine/docker.sock"),
+        ("ssh://teacher@lab.example.org", "/srv/engine/docker.sock", "/srv"),
+    ],
+)
+def test_hostpath_the_engines_socket_its_directory_and_what_holds_it_are_refused(
+    docker_host: str, socket: str | None, path: str
+) -> None:
+    raw: dict[str, Any] = {
+        "auth": SHARED,
+        "dockerHost": docker_host,
+        "shared": [{"name": "data", "target": "/home/jovyan/data", "source": {"hostPath": path}}],
+    }
+    if socket is not None:
+        raw |= {"dockerSocket": socket, "ssh": {"knownHosts": "lab.example.org ssh-ed25519 AAAA"}}
+    message = problems(raw)
+    assert f"shared[0].source.hostPath: {path!r} is or holds the Docker engine's socket" in message
+    assert "(dockerHost / dockerSocket)" in message
+
+
+@pytest.mark.parametrize("path", ["/srv/course", "/home/teacher/course", "/data", "/mnt/datasets", "/tmp/x"])
+def test_hostpath_directories_made_for_sharing_are_accepted(path: str) -> None:
+    entry = {"name": "data", "target": "/home/jovyan/data", "source": {"hostPath": path}}
+    config = parse_stack_config({"auth": SHARED, "shared": [entry]}, {"auth"})
+    assert config.shared[0].source.host_path == path
+
+
+@pytest.mark.parametrize(
+    ("target", "reason"),
+    [
+        ("/etc", "is /etc, a system directory of the image"),
+        ("/usr", "is /usr"),
+        ("/opt", "is /opt"),
+        ("/opt/conda", "is /opt/conda"),
+        ("/var", "is /var"),
+        ("/proc/sys", "is inside /proc, which the kernel provides"),
+        ("/dev/shm", "is inside /dev"),
+    ],
+)
+def test_hostpath_a_shared_target_over_a_system_directory_of_the_image_is_refused(
+    target: str, reason: str
+) -> None:
+    entry = {"name": "data", "target": target, "source": {"volume": {}}}
+    message = problems({"auth": SHARED, "shared": [entry]})
+    assert f"shared[0].target: {reason}" in message and f"(got {target!r})" in message
+
+
+@pytest.mark.parametrize(
+    ("home", "reason"),
+    [
+        ("/", "is the image's root directory"),
+        ("/etc", "is /etc, a system directory of the image"),
+        ("/usr/local", "is /usr/local"),
+        ("home/jovyan", "must be a normalized absolute path"),
+        ("/home/../etc", "must be a normalized absolute path"),
+    ],
+)
+def test_hostpath_a_home_directory_of_or_over_a_system_directory_is_refused(home: str, reason: str) -> None:
+    message = problems({"auth": SHARED, "spawner": {"homeDir": home}})
+    assert f"spawner.homeDir: {reason}" in message
+
+
+def test_hostpath_mounts_inside_the_images_configuration_stay_possible() -> None:
+    entry = {
+        "name": "cfg",
+        "target": "/etc/jupyter",
+        "readOnly": True,
+        "source": {"hostPath": "/srv/jupyter-cfg"},
+    }
+    config = parse_stack_config(
+        {"auth": SHARED, "shared": [entry], "spawner": {"homeDir": "/home/ann"}}, {"auth"}
+    )
+    assert config.shared[0].target == "/etc/jupyter" and config.spawner.home_dir == "/home/ann"
+
+
+def test_hostpath_the_engines_directory_as_a_shared_folder_fails_preview_before_anything_registers(
+    tmp_path: Path,
+) -> None:
+    # The sweep's case: /var/run, with neither readOnly nor writers, would have been mounted
+    # read-write into every server, the engine's socket with it.
+    from tests.unit.conftest import BASE_CONFIG, preview
+
+    shared = [{"name": "run", "target": "/home/jovyan/run", "source": {"hostPath": "/var/run"}}]
+    result = preview(tmp_path, config={**BASE_CONFIG, "jupyterhub-docker:shared": shared})
+    assert result.returncode == 1
+    assert "shared[0].source.hostPath: '/var/run' is /var/run, a system directory of the Docker host" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr and result.resources == []

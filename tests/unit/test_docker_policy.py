@@ -527,3 +527,88 @@ def test_api_proxy_acts_only_on_containers_and_homes_the_engine_says_are_the_sta
     data = {"Labels": {**settings["spawner"]["volumeLabels"], "org.jupyterhub-docker.stack": "unit-home"}}
     assert not is_stack_home(policy, data)
     assert not is_stack_home(policy, {"Labels": None})
+
+
+def accept_any_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if a settings file had been written by hand, or by a program older than the path rules
+    (hub/system_paths.py): the program accepts any path; the proxy keeps its own copy of the rules."""
+    import components.config
+    import components.shared_config
+
+    monkeypatch.setattr(components.shared_config, "host_path_problem", lambda path, socket: None)
+    monkeypatch.setattr(components.shared_config, "image_path_problem", lambda path: None)
+    monkeypatch.setattr(components.config, "image_path_problem", lambda path: None)
+
+
+@pytest.fixture
+def program_without_path_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    accept_any_path(monkeypatch)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (
+            {"shared": [{"name": "run", "target": "/srv/run", "source": {"hostPath": "/var/run"}}]},
+            "the host directory '/var/run' is /var/run, a system directory of the docker host",
+        ),
+        (
+            {
+                "shared": [
+                    {"name": "d", "target": "/srv/d", "source": {"hostPath": "/var/lib/docker/volumes"}}
+                ]
+            },
+            "is inside /var/lib/docker",
+        ),
+        (
+            {
+                "dockerHost": "unix:///srv/engine/docker.sock",
+                "shared": [{"name": "e", "target": "/srv/e", "source": {"hostPath": "/srv/engine"}}],
+            },
+            "is or holds the docker engine's socket /srv/engine/docker.sock",
+        ),
+        (
+            {"shared": [{"name": "e", "target": "/etc", "readOnly": True, "source": {"hostPath": "/srv/e"}}]},
+            "mount at '/etc': is /etc, a system directory of the image",
+        ),
+        ({"spawner": {"homeDir": "/"}}, "mount at '/': is the image's root directory"),
+        ({"spawner": {"homeDir": "/usr"}}, "mount at '/usr': is /usr"),
+    ],
+    ids=[
+        "hostpath-var-run",
+        "hostpath-docker-volumes",
+        "hostpath-socket-dir",
+        "target-etc",
+        "home-root",
+        "home-usr",
+    ],
+)
+@pytest.mark.usefixtures("program_without_path_rules")
+def test_api_proxy_hostpath_refuses_what_a_settings_file_asked_for_anyway(
+    raw: dict[str, Any], reason: str
+) -> None:
+    settings = {"auth": SHARED, **raw}
+    policy = policy_for(settings)
+    request = created(settings)
+    decision = ask_raw(policy, request.method, request.target, request.raw)
+    assert isinstance(decision, Refused), decision
+    assert reason in decision.reason.lower(), decision.reason
+
+
+def test_api_proxy_hostpath_a_folder_made_for_sharing_still_passes() -> None:
+    raw = {
+        "auth": SHARED,
+        "shared": [{"name": "d", "target": "/srv/d", "source": {"hostPath": "/srv/datasets"}}],
+    }
+    forwarded(policy_for(raw), created(raw))
+
+
+@pytest.mark.usefixtures("program_without_path_rules")
+def test_api_proxy_hostpath_a_swarm_service_over_a_system_directory_is_refused() -> None:
+    from tests.unit.test_docker_policy_swarm import SWARM
+
+    raw = {**SWARM, "spawner": {"homeDir": "/etc"}}
+    request = created(raw)
+    assert request.path.endswith("/services/create")
+    decision = ask_raw(policy_for(raw), request.method, request.target, request.raw)
+    assert isinstance(decision, Refused) and "mount at '/etc': is /etc, a system directory" in decision.reason
