@@ -29,6 +29,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from hub.contract import memory_bytes
 from hub.system_paths import image_path_problem
 
 from .auth_config import AUTH_TYPES, AuthConfig
@@ -302,8 +303,19 @@ class RegistryConfig(_Model):
         return self
 
 
+# What a server of the default image is guaranteed unless the stack says otherwise: about three
+# times the working set measured for a server with a busy Python kernel (README, "How many
+# servers run at once"), so a class of 30 fits a 24 GiB host.
+DEFAULT_MEM_GUARANTEE = "512M"
+
+
 class SpawnerConfig(_Model):
+    # The cap: a server using more is killed by the kernel (its kernel restarts).
     mem_limit: str = "2G"
+    # What each server is guaranteed: its memory reservation on the Docker host (the kernel
+    # reclaims other memory first), and what the hub admits servers by (activeServerLimit).
+    # Absent: DEFAULT_MEM_GUARANTEE, or memLimit if that is smaller.
+    mem_guarantee: str | None = None
     cpu_limit: float = Field(default=1.0, gt=0, le=256)
     start_timeout: int = Field(default=120, ge=10, le=3600)
     home_dir: str = "/home/jovyan"
@@ -311,7 +323,7 @@ class SpawnerConfig(_Model):
     # Default: 8 per CPU of the Docker host, at least 20 (read by the hub at start).
     concurrent_spawn_limit: int | None = Field(default=None, ge=1, le=1000)
     # Servers running at once; default: as many as 90 % of the host's memory holds at the
-    # largest memory limit of the profiles (read by the hub at start); 0: no limit.
+    # largest memory guarantee of the profiles (read by the hub at start); 0: no limit.
     active_server_limit: int | None = Field(default=None, ge=0)
     # Processes (and threads) a server may run at once: a fork bomb stops there, not at the
     # host's limit. 0: no limit.
@@ -322,11 +334,27 @@ class SpawnerConfig(_Model):
     # NB_UID/CHOWN_HOME): run as root with the few capabilities that switch needs.
     starts_as_root: bool = False
 
-    @field_validator("mem_limit")
+    @field_validator("mem_limit", "mem_guarantee")
     @classmethod
-    def _memory(cls, value: str) -> str:
+    def _memory(cls, value: str | None) -> str | None:
         check_memory(value)
         return value
+
+    @model_validator(mode="after")
+    def _guarantee_within_limit(self) -> SpawnerConfig:
+        if self.mem_guarantee is not None and memory_bytes(self.mem_guarantee) > memory_bytes(self.mem_limit):
+            raise ValueError(
+                f"spawner.memGuarantee {self.mem_guarantee} is above spawner.memLimit {self.mem_limit}: "
+                "a server cannot be guaranteed more than it may use; lower memGuarantee or raise memLimit"
+            )
+        return self
+
+    @property
+    def effective_mem_guarantee(self) -> str:
+        if self.mem_guarantee is not None:
+            return self.mem_guarantee
+        default = DEFAULT_MEM_GUARANTEE
+        return default if memory_bytes(default) <= memory_bytes(self.mem_limit) else self.mem_limit
 
     @field_validator("home_dir")
     @classmethod
@@ -537,6 +565,17 @@ class StackConfig(_Model):
         problems = check_profiles(self.profiles, [image.name for image in self.notebook.effective_images])
         if problems:
             raise ValueError("\n  ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _profile_guarantees(self) -> StackConfig:
+        for index, profile in enumerate(self.profiles):
+            limit, guarantee = profile.mem_limit or self.spawner.mem_limit, profile.mem_guarantee
+            if guarantee is not None and memory_bytes(guarantee) > memory_bytes(limit):
+                raise ValueError(
+                    f"profiles[{index}].memGuarantee {guarantee} is above its memLimit {limit}: "
+                    "a server cannot be guaranteed more than it may use"
+                )
         return self
 
     @model_validator(mode="after")

@@ -15,6 +15,7 @@ from hub.contract import (
     Secrets,
     Settings,
     SharedFolderSettings,
+    memory_bytes,
 )
 
 from .auth_config import AuthContext
@@ -52,6 +53,7 @@ def render_settings(
             "homeDir": config.spawner.home_dir,
             "engineSocket": config.engine_socket,
             "memLimit": config.spawner.mem_limit,
+            "memGuarantee": config.spawner.effective_mem_guarantee,
             "cpuLimit": config.spawner.cpu_limit,
             "startTimeout": config.spawner.start_timeout,
             "kernelTimeout": config.culler.kernel_timeout,
@@ -104,14 +106,26 @@ def _gpus(gpus: str | int | tuple[str, ...] | None) -> GpuSettings | None:
     return {"count": 0, "deviceIds": list(gpus)}
 
 
+def profile_memory(profile: ProfileConfig, config: StackConfig) -> tuple[str, str]:
+    """A profile's memory limit and guarantee: its own, or the spawner's (a guarantee no larger
+    than the profile's limit)."""
+    limit = profile.mem_limit or config.spawner.mem_limit
+    if profile.mem_guarantee is not None:
+        return limit, profile.mem_guarantee
+    guarantee = config.spawner.effective_mem_guarantee
+    return limit, guarantee if memory_bytes(guarantee) <= memory_bytes(limit) else limit
+
+
 def _profile(profile: ProfileConfig, config: StackConfig) -> ProfileSettings:
     access = profile.allowed
+    limit, guarantee = profile_memory(profile, config)
     return {
         "name": profile.name,
         "displayName": profile.display_name or profile.name,
         "description": profile.description,
         "image": profile.image or config.notebook.default_image.name,
-        "memLimit": profile.mem_limit or config.spawner.mem_limit,
+        "memLimit": limit,
+        "memGuarantee": guarantee,
         "cpuLimit": profile.cpu_limit or config.spawner.cpu_limit,
         "gpus": _gpus(profile.gpus),
         "environment": dict(profile.environment),

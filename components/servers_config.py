@@ -82,6 +82,8 @@ class ProfileConfig(ConfigModel):
     # The name of a notebook image (`notebook.images[].name`, or "Default" for the single image).
     image: str | None = None
     mem_limit: str | None = None
+    # What each of its servers is guaranteed (absent: spawner.memGuarantee, at most memLimit).
+    mem_guarantee: str | None = None
     cpu_limit: float | None = Field(default=None, gt=0, le=256)
     # "all", a count, or device ids: a Docker device request for the NVIDIA driver.
     gpus: Literal["all"] | int | tuple[str, ...] | None = None
@@ -112,7 +114,7 @@ class ProfileConfig(ConfigModel):
             raise ValueError("must be 1-40 characters of a-z, 0-9 and '-', starting with a letter or digit")
         return value
 
-    @field_validator("mem_limit")
+    @field_validator("mem_limit", "mem_guarantee")
     @classmethod
     def _memory(cls, value: str | None) -> str | None:
         return check_memory(value)

@@ -255,8 +255,10 @@ def _spawner(c: Config, settings: Settings, secrets: Secrets) -> None:
     c.DockerSpawner.extra_create_kwargs = create_kwargs(spawner["labels"], spawner["startsAsRoot"])
     # No capabilities, no new privileges, a PIDs limit, optionally a read-only root filesystem
     # (hub/hardening.py); a profile's choice rebuilds both at its start (hub/profiles.py).
-    c.DockerSpawner.extra_host_config = host_config(spawner, spawner["startsAsRoot"])
+    c.DockerSpawner.extra_host_config = host_config(spawner, spawner["startsAsRoot"], spawner["memGuarantee"])
     c.DockerSpawner.mem_limit = memory_bytes(spawner["memLimit"])
+    # A Swarm service's reservation (swarmspawner.py); containers carry it in the host config.
+    c.DockerSpawner.mem_guarantee = memory_bytes(spawner["memGuarantee"])
     c.DockerSpawner.cpu_limit = spawner["cpuLimit"]
     c.Spawner.start_timeout = spawner["startTimeout"]
     c.Spawner.http_timeout = spawner["startTimeout"]

@@ -128,6 +128,7 @@ def create_problems(policy: PolicyDocument, name: str, body: Any) -> list[str]:
     asked = Asked(
         image=config.get("image"),
         memory=host.get("memory"),
+        reservation=host.get("memoryreservation"),
         cpu=host.get("cpuquota"),
         user=config.get("user") or "",
         capabilities=added_capabilities(host.get("capadd")),
@@ -176,6 +177,7 @@ def _host_values(policy: PolicyDocument) -> dict[str, Check]:
     return {
         "networkmode": lambda value: value == network,
         "memory": lambda value: True,
+        "memoryreservation": lambda value: True,
         "cpuquota": lambda value: True,
         "capadd": lambda value: True,
         "capdrop": lambda value: True,

@@ -128,6 +128,8 @@ class SpawnerSettings(TypedDict):
     # The Docker engine's socket on the Docker host: no server may mount it or what holds it.
     engineSocket: str
     memLimit: str
+    # Reserved for each server, and what activeServerLimit is derived from (hub/servers.py).
+    memGuarantee: str
     cpuLimit: float
     startTimeout: int
     # Idle kernels in a server are shut down after this many seconds; 0: never.
@@ -173,6 +175,7 @@ class ProfileSettings(TypedDict):
     # A key of spawner.images.
     image: str
     memLimit: str
+    memGuarantee: str
     cpuLimit: float
     gpus: GpuSettings | None
     environment: dict[str, str]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.contract import GpuSettings, SpawnerSettings
+from hub.contract import GpuSettings, SpawnerSettings, memory_bytes
 
 # What docker-stacks' start.sh does as root before it drops to the user
 # (images/docker-stacks-foundation/start.sh): usermod/useradd and `cp -a` of the home
@@ -26,11 +26,15 @@ ROOT_START_CAPABILITIES = ("AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "SE
 TMPFS_OPTIONS = "rw,nosuid,nodev"
 
 
-def host_config(spawner: SpawnerSettings, starts_as_root: bool) -> dict[str, Any]:
-    """docker-py `create_host_config` arguments, for DockerSpawner's `extra_host_config`."""
+def host_config(spawner: SpawnerSettings, starts_as_root: bool, mem_guarantee: str) -> dict[str, Any]:
+    """docker-py `create_host_config` arguments, for DockerSpawner's `extra_host_config`.
+    DockerSpawner sends no reservation of its own (it reads `mem_guarantee` only for Swarm
+    services, swarmspawner.py `create_object`): the guarantee is the container's
+    MemoryReservation, the cgroup's memory.low, which the kernel reclaims last."""
     config: dict[str, Any] = {
         "security_opt": ["no-new-privileges:true"],
         "cap_drop": ["ALL"],
+        "mem_reservation": memory_bytes(mem_guarantee),
     }
     if starts_as_root:
         config["cap_add"] = list(ROOT_START_CAPABILITIES)

@@ -29,6 +29,9 @@ class ServerShape(TypedDict):
     images: list[str]
     # HostConfig.Memory, and a service's Resources.Limits.MemoryBytes.
     memory: int
+    # HostConfig.MemoryReservation, and a service's Resources.Reservations.MemoryBytes: the
+    # guarantee.
+    memoryReservation: int
     # HostConfig.CpuQuota over CPU_PERIOD, and a service's Resources.Limits.NanoCPUs.
     cpuQuota: int
     nanoCpus: int
@@ -78,10 +81,13 @@ class PolicyDocument(TypedDict):
     volumeLabels: dict[str, str]
 
 
-def _shape(images: list[str], mem_limit: str, cpu_limit: float, root: bool, gpus: Any) -> ServerShape:
+def _shape(
+    images: list[str], mem_limit: str, mem_guarantee: str, cpu_limit: float, root: bool, gpus: Any
+) -> ServerShape:
     return {
         "images": sorted(set(images)),
         "memory": memory_bytes(mem_limit),
+        "memoryReservation": memory_bytes(mem_guarantee),
         "cpuQuota": int(cpu_limit * CPU_PERIOD),
         "nanoCpus": int(cpu_limit * NANO_CPUS),
         "user": "0" if root else "",
@@ -101,6 +107,7 @@ def server_shapes(settings: Settings) -> list[ServerShape]:
             _shape(
                 [images[p["image"]]],
                 p["memLimit"],
+                p["memGuarantee"],
                 p["cpuLimit"],
                 p["startsAsRoot"],
                 p["gpus"],
@@ -108,7 +115,16 @@ def server_shapes(settings: Settings) -> list[ServerShape]:
             for p in profiles
         ]
     every = sorted(set(images.values()) | {spawner["image"]})
-    return [_shape(every, spawner["memLimit"], spawner["cpuLimit"], spawner["startsAsRoot"], None)]
+    return [
+        _shape(
+            every,
+            spawner["memLimit"],
+            spawner["memGuarantee"],
+            spawner["cpuLimit"],
+            spawner["startsAsRoot"],
+            None,
+        )
+    ]
 
 
 def _read_only_for_everyone(writers: dict[str, Any]) -> bool:

@@ -91,13 +91,14 @@ def apply_profiles(profiles: list[ProfileSettings], spawner_settings: SpawnerSet
         spawner.profile = profile
         spawner.image = images[profile["image"]]
         spawner.mem_limit = memory_bytes(profile["memLimit"])
+        spawner.mem_guarantee = memory_bytes(profile["memGuarantee"])
         spawner.cpu_limit = profile["cpuLimit"]
         # The configured environment, kept from the first start, plus this profile's alone.
         base = getattr(spawner, "stack_environment", None)
         if base is None:
             base = spawner.stack_environment = dict(spawner.environment)
         spawner.environment = {**base, **profile["environment"]}
-        config = host_config(spawner_settings, profile["startsAsRoot"])
+        config = host_config(spawner_settings, profile["startsAsRoot"], profile["memGuarantee"])
         if profile["gpus"] is not None:
             config["device_requests"] = device_requests(profile["gpus"])
         spawner.extra_host_config = config

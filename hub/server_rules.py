@@ -99,6 +99,7 @@ class Asked:
 
     image: Any
     memory: Any
+    reservation: Any
     cpu: Any
     user: Any
     capabilities: list[str]
@@ -117,6 +118,8 @@ def shape_problems(policy: PolicyDocument, asked: Asked, cpu_key: str, where: st
             asked.image in shape["images"]
             and is_int(asked.memory)
             and asked.memory == shape["memory"]
+            and is_int(asked.reservation)
+            and asked.reservation == shape["memoryReservation"]
             and is_int(asked.cpu)
             and asked.cpu == shape[cpu_key]  # type: ignore[literal-required]
             and user == shape["user"]
@@ -132,6 +135,11 @@ def shape_problems(policy: PolicyDocument, asked: Asked, cpu_key: str, where: st
     memories = sorted({s["memory"] for s in shapes})
     if not (is_int(asked.memory) and asked.memory in memories):
         problems.append(f"{where} memory limit {asked.memory!r} is not a configured one {memories}")
+    reservations = sorted({s["memoryReservation"] for s in shapes})
+    if not (is_int(asked.reservation) and asked.reservation in reservations):
+        problems.append(
+            f"{where} memory reservation {asked.reservation!r} is not a configured one {reservations}"
+        )
     cpus = sorted({s[cpu_key] for s in shapes})  # type: ignore[literal-required]
     if not (is_int(asked.cpu) and asked.cpu in cpus):
         problems.append(f"{where} CPU limit {asked.cpu!r} is not a configured one {cpus}")

@@ -11,6 +11,7 @@ from typing import Any
 
 from traitlets.config import Config
 
+from hub.admission import admission
 from hub.contract import Secrets, Settings, memory_bytes
 from hub.profiles import allowed, apply_profiles, options_from_form, render_form
 
@@ -135,6 +136,18 @@ def _docker_host_resources() -> tuple[int, int] | None:
             return None
 
 
+def largest_guarantee(settings: Settings) -> int:
+    """Bytes guaranteed to the largest kind of server: a profile's, or the spawner's."""
+    sizes = [p["memGuarantee"] for p in settings.get("profiles", [])] or [settings["spawner"]["memGuarantee"]]
+    return max(memory_bytes(size) for size in sizes)
+
+
+def derived_active_limit(settings: Settings, memory: int) -> int:
+    """As many servers as MEMORY_SHARE of the host's `memory` (bytes) holds at the largest
+    guarantee: what servers are promised, not their cap (memLimit), which few reach at once."""
+    return max(1, int(memory * MEMORY_SHARE) // largest_guarantee(settings))
+
+
 def throttling(c: Config, settings: Settings, resources: tuple[int, int] | None) -> None:
     """concurrent_spawn_limit and active_server_limit: the stack's, or derived from the host
     (`resources`: its CPUs and bytes of memory)."""
@@ -148,8 +161,7 @@ def throttling(c: Config, settings: Settings, resources: tuple[int, int] | None)
         # On a swarm the engine the hub asks is the manager alone: its memory says nothing of
         # the nodes the servers run on, so the active limit is the stack's (none by default).
         if active is None and spawner["orchestrator"] != "swarm":
-            limits = [p["memLimit"] for p in settings.get("profiles", [])] or [spawner["memLimit"]]
-            active = max(1, int(memory * MEMORY_SHARE) // max(memory_bytes(size) for size in limits))
+            active = derived_active_limit(settings, memory)
     if spawns is not None:
         c.JupyterHub.concurrent_spawn_limit = spawns
     if active is not None:
@@ -171,4 +183,6 @@ def configure_servers(c: Config, settings: Settings, secrets: Secrets) -> None:
     kernel_culling(c, settings)
     named_servers(c, settings)
     throttling(c, settings, _docker_host_resources())
+    limit = c.JupyterHub.active_server_limit if "active_server_limit" in c.JupyterHub else None
+    admission(c, settings, limit, largest_guarantee(settings))
     profiles(c, settings)

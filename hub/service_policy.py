@@ -113,6 +113,7 @@ def service_problems(policy: PolicyDocument, body: Any) -> list[str]:
     asked = Asked(
         image=container.get("image"),
         memory=limits.get("memorybytes"),
+        reservation=lowered(resources.get("reservations")).get("memorybytes"),
         cpu=limits.get("nanocpus"),
         user=container.get("user") or "",
         capabilities=added_capabilities(container.get("capabilityadd")),
@@ -238,9 +239,11 @@ def _placement_problems(policy: PolicyDocument, placement: dict[str, Any]) -> li
 
 
 def _resources_problems(resources: dict[str, Any]) -> list[str]:
-    # The limits are the shape's (service_problems); nothing is reserved.
-    problems = _valued(resources, {"limits"}, "Resources")
+    # The limits and the memory reservation are the shape's (service_problems); no CPU, no
+    # generic resources are reserved.
+    problems = _valued(resources, {"limits", "reservations"}, "Resources")
     problems += _valued(lowered(resources.get("limits")), _LIMIT_KEYS, "Resources.limits")
+    problems += _valued(lowered(resources.get("reservations")), {"memorybytes"}, "Resources.reservations")
     return problems
 
 

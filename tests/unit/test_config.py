@@ -539,3 +539,15 @@ def test_hostpath_the_engines_directory_as_a_shared_folder_fails_preview_before_
         result.stderr
     )
     assert "Traceback" not in result.stderr and result.resources == []
+
+
+def test_admission_a_guarantee_above_the_cap_is_refused_with_both_keys() -> None:
+    message = problems({"auth": SHARED, "spawner": {"memLimit": "1G", "memGuarantee": "2G"}})
+    assert "spawner.memGuarantee 2G is above spawner.memLimit 1G" in message
+    message = problems(
+        {"auth": SHARED, "profiles": [{"name": "p", "memLimit": "1G", "memGuarantee": "1536M"}]}
+    )
+    assert "profiles[0].memGuarantee 1536M is above its memLimit 1G" in message
+    assert "memGuarantee: must be a size such as 512M" in problems(
+        {"auth": SHARED, "spawner": {"memGuarantee": "lots"}}
+    )

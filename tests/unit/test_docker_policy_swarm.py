@@ -251,7 +251,7 @@ ATTACKS: list[tuple[Any, str]] = [
     ),
     (
         lambda b: b["TaskTemplate"]["Resources"].update(Reservations={"GenericResources": [{"x": 1}]}),
-        "Resources.reservations is refused",
+        "Resources.reservations.genericresources is refused",
     ),
     # Values: the limits, the restart policy, the home and the name are the stack's.
     (lambda b: b["TaskTemplate"]["Resources"]["Limits"].update(MemoryBytes=0), "memory limit 0"),

@@ -93,6 +93,7 @@ def _profile(name: str, **access: Any) -> ProfileSettings:
         "description": "",
         "image": "Default",
         "memLimit": "1G",
+        "memGuarantee": "512M",
         "cpuLimit": 1.0,
         "placement": [],
         "gpus": None,
@@ -155,12 +156,47 @@ def test_profile_gpus_are_the_device_request_docker_run_gpus_sends() -> None:
     ]
 
 
-def test_throttling_follows_the_host_unless_set() -> None:
-    settings, _ = documents({"auth": SHARED, "spawner": {"memLimit": "2G"}})
-    c = configured({"auth": SHARED})
-    throttling(c, settings, (2, 24 * 2**30))
+# The host and this project's machines: 2 cores, /proc/meminfo MemTotal 24683568 kB.
+CLASS_HOST = (2, 24683568 * 1024)
+
+
+def test_admission_the_defaults_admit_a_class_of_30_on_a_24_gib_host() -> None:
+    settings, _ = documents({"auth": SHARED})
+    assert (settings["spawner"]["memLimit"], settings["spawner"]["memGuarantee"]) == ("2G", "512M")
+    c = Config()
+    throttling(c, settings, CLASS_HOST)
+    # 90 % of 23.5 GiB at the 512 MiB guarantee; by the 2 GiB cap it was 10.
+    assert c.JupyterHub.active_server_limit == int(24683568 * 1024 * 0.9) // (512 * 2**20) == 42
     assert c.JupyterHub.concurrent_spawn_limit == 50
-    assert c.JupyterHub.active_server_limit == int(24 * 2**30 * 0.9) // (2 * 2**30)
+    throttling(c, settings, (2, 24 * 2**30))
+    assert c.JupyterHub.active_server_limit == 43 >= 30
+
+
+def test_admission_is_by_the_largest_guarantee_of_the_profiles_not_by_their_limits() -> None:
+    profiles = [
+        {"name": "small", "memLimit": "1G", "default": True},
+        {"name": "big", "memLimit": "8G", "memGuarantee": "2G"},
+        {"name": "tiny", "memLimit": "256M"},
+    ]
+    settings, _ = documents({"auth": SHARED, "profiles": profiles})
+    assert [(p["memLimit"], p["memGuarantee"]) for p in settings["profiles"]] == [
+        ("1G", "512M"),
+        ("8G", "2G"),
+        # The default guarantee, no larger than the profile's own cap.
+        ("256M", "256M"),
+    ]
+    c = Config()
+    throttling(c, settings, (2, 24 * 2**30))
+    assert c.JupyterHub.active_server_limit == int(24 * 2**30 * 0.9) // (2 * 2**30) == 10
+    small, _ = documents({"auth": SHARED, "spawner": {"memLimit": "256M"}})
+    assert small["spawner"]["memGuarantee"] == "256M"
+    set_, _ = documents({"auth": SHARED, "spawner": {"memGuarantee": "1G"}})
+    throttling(c, set_, (2, 24 * 2**30))
+    assert c.JupyterHub.active_server_limit == 21
+
+
+def test_throttling_follows_the_host_unless_set() -> None:
+    c = configured({"auth": SHARED})
     fixed, _ = documents({"auth": SHARED, "spawner": {"concurrentSpawnLimit": 5, "activeServerLimit": 0}})
     throttling(c, fixed, (64, 2**40))
     assert (c.JupyterHub.concurrent_spawn_limit, c.JupyterHub.active_server_limit) == (5, 0)
