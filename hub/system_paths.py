@@ -11,54 +11,34 @@ from __future__ import annotations
 
 import posixpath
 
+# The system's own directories, on any Linux file system: programs, libraries, users and
+# sudoers (/etc), root's home and keys, the kernel's interfaces (/dev, /proc, /sys), sockets.
+SYSTEM_DIRS = (
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/proc",
+    "/root",
+    "/run",
+    "/sbin",
+    "/sys",
+    "/usr",
+)
 # On the Docker host: a bind of any of these, of a directory inside one, or of a directory that
 # holds one gives a user server the host (the engine's socket in /run, /var/lib/docker's volumes
 # and containers, /etc's users and sudoers, /root's keys, /dev's disks, /proc and /sys's kernel
 # switches, the programs root runs from /usr, /bin, /sbin and /lib).
-HOST_SYSTEM_DIRS = (
-    "/bin",
-    "/boot",
-    "/dev",
-    "/etc",
-    "/lib",
-    "/lib32",
-    "/lib64",
-    "/libx32",
-    "/proc",
-    "/root",
-    "/run",
-    "/sbin",
-    "/sys",
-    "/usr",
-    "/var/lib/containerd",
-    "/var/lib/docker",
-    "/var/run",
-)
-
+HOST_SYSTEM_DIRS = (*SYSTEM_DIRS, "/var/lib/containerd", "/var/lib/docker", "/var/run")
 # In the image: a mount at one of these (or at a directory holding one) hides what the server
 # runs on (its programs, libraries, users, Python in /opt/conda for the docker-stacks images),
 # and it would not start. Mounts inside them (/etc/jupyter, /usr/local/share/data) are fine,
 # except in the kernel's own file systems.
-IMAGE_SYSTEM_DIRS = (
-    "/bin",
-    "/boot",
-    "/dev",
-    "/etc",
-    "/lib",
-    "/lib32",
-    "/lib64",
-    "/libx32",
-    "/opt",
-    "/opt/conda",
-    "/proc",
-    "/root",
-    "/run",
-    "/sbin",
-    "/sys",
-    "/usr",
-    "/usr/local",
-    "/var",
-)
+IMAGE_SYSTEM_DIRS = (*SYSTEM_DIRS, "/opt", "/opt/conda", "/usr/local", "/var")
 IMAGE_KERNEL_DIRS = ("/dev", "/proc", "/sys")
 
 
