@@ -29,7 +29,6 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from hub.contract import memory_bytes
 from hub.system_paths import image_path_problem
 
 from .auth_config import AUTH_TYPES, AuthConfig
@@ -43,6 +42,8 @@ from .servers_config import (
     WorkshopConfig,
     check_memory,
     check_profiles,
+    guarantee_problem,
+    memory_guarantee,
 )
 from .shared_config import SharedFolderConfig, check_shared
 from .swarm_config import swarm_problems
@@ -342,19 +343,16 @@ class SpawnerConfig(_Model):
 
     @model_validator(mode="after")
     def _guarantee_within_limit(self) -> SpawnerConfig:
-        if self.mem_guarantee is not None and memory_bytes(self.mem_guarantee) > memory_bytes(self.mem_limit):
-            raise ValueError(
-                f"spawner.memGuarantee {self.mem_guarantee} is above spawner.memLimit {self.mem_limit}: "
-                "a server cannot be guaranteed more than it may use; lower memGuarantee or raise memLimit"
-            )
+        problem = guarantee_problem(
+            "spawner.memGuarantee", self.mem_guarantee, "spawner.memLimit", self.mem_limit
+        )
+        if problem:
+            raise ValueError(problem)
         return self
 
     @property
     def effective_mem_guarantee(self) -> str:
-        if self.mem_guarantee is not None:
-            return self.mem_guarantee
-        default = DEFAULT_MEM_GUARANTEE
-        return default if memory_bytes(default) <= memory_bytes(self.mem_limit) else self.mem_limit
+        return memory_guarantee(self.mem_guarantee, DEFAULT_MEM_GUARANTEE, self.mem_limit)
 
     @field_validator("home_dir")
     @classmethod
@@ -569,13 +567,16 @@ class StackConfig(_Model):
 
     @model_validator(mode="after")
     def _profile_guarantees(self) -> StackConfig:
+        # Here, not on the profile: a profile without its own memLimit has the spawner's.
         for index, profile in enumerate(self.profiles):
-            limit, guarantee = profile.mem_limit or self.spawner.mem_limit, profile.mem_guarantee
-            if guarantee is not None and memory_bytes(guarantee) > memory_bytes(limit):
-                raise ValueError(
-                    f"profiles[{index}].memGuarantee {guarantee} is above its memLimit {limit}: "
-                    "a server cannot be guaranteed more than it may use"
-                )
+            problem = guarantee_problem(
+                f"profiles[{index}].memGuarantee",
+                profile.mem_guarantee,
+                f"profiles[{index}].memLimit" if profile.mem_limit else "spawner.memLimit",
+                profile.mem_limit or self.spawner.mem_limit,
+            )
+            if problem:
+                raise ValueError(problem)
         return self
 
     @model_validator(mode="after")

@@ -15,13 +15,12 @@ from hub.contract import (
     Secrets,
     Settings,
     SharedFolderSettings,
-    memory_bytes,
 )
 
 from .auth_config import AuthContext
 from .config import StackConfig
 from .naming import LABEL_ROLE, StackNames
-from .servers_config import CullerConfig, ProfileConfig
+from .servers_config import CullerConfig, ProfileConfig, memory_guarantee
 from .shared_config import SharedFolderConfig
 
 
@@ -110,10 +109,7 @@ def profile_memory(profile: ProfileConfig, config: StackConfig) -> tuple[str, st
     """A profile's memory limit and guarantee: its own, or the spawner's (a guarantee no larger
     than the profile's limit)."""
     limit = profile.mem_limit or config.spawner.mem_limit
-    if profile.mem_guarantee is not None:
-        return limit, profile.mem_guarantee
-    guarantee = config.spawner.effective_mem_guarantee
-    return limit, guarantee if memory_bytes(guarantee) <= memory_bytes(limit) else limit
+    return limit, memory_guarantee(profile.mem_guarantee, config.spawner.effective_mem_guarantee, limit)
 
 
 def _profile(profile: ProfileConfig, config: StackConfig) -> ProfileSettings:

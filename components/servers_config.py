@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from hub.contract import memory_bytes
+
 from .model_base import IDENTIFIER, SLUG, ConfigModel
 
 _MEMORY = re.compile(r"^[1-9][0-9]*[kKmMgG]?$")
@@ -28,6 +30,24 @@ def check_memory(value: str | None) -> str | None:
     if value is not None and not _MEMORY.match(value):
         raise ValueError("must be a size such as 512M or 2G")
     return value
+
+
+def memory_guarantee(asked: str | None, fallback: str, limit: str) -> str:
+    """The guarantee a server gets: the one asked for, else `fallback` capped at `limit` (a
+    server is never guaranteed more than it may use)."""
+    if asked is not None:
+        return asked
+    return fallback if memory_bytes(fallback) <= memory_bytes(limit) else limit
+
+
+def guarantee_problem(guarantee_key: str, guarantee: str | None, limit_key: str, limit: str) -> str | None:
+    """Why a guarantee asked for above its limit is refused, naming both settings."""
+    if guarantee is None or memory_bytes(guarantee) <= memory_bytes(limit):
+        return None
+    return (
+        f"{guarantee_key} {guarantee} is above {limit_key} {limit}: a server cannot be "
+        f"guaranteed more than it may use; lower {guarantee_key} or raise {limit_key}"
+    )
 
 
 class CullerConfig(ConfigModel):

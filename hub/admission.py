@@ -36,16 +36,19 @@ def running_servers(user: Any = None) -> int:
     return int(value or 0)
 
 
-def _gauges(limit: int, guarantee: int) -> None:
-    from prometheus_client import REGISTRY, Gauge
+# The gauges, made once per process: the configuration is read once per hub process, and a
+# second read (a test) must set them again rather than register a second collector by that name.
+_GAUGES: dict[str, Any] = {}
 
-    # The configuration is read once per hub process; a second read (a test) reuses them.
-    existing = getattr(REGISTRY, "_names_to_collectors", {})
+
+def _gauges(limit: int, guarantee: int) -> None:
+    from prometheus_client import Gauge
+
     for name, value, text in (
         (LIMIT_GAUGE, limit, "Servers the hub runs at once (0: no limit)"),
         (GUARANTEE_GAUGE, guarantee, "Memory each server is guaranteed, the largest profile's"),
     ):
-        gauge = existing.get(name) or Gauge(name, text)
+        gauge = _GAUGES.get(name) or _GAUGES.setdefault(name, Gauge(name, text))
         gauge.set(value)
 
 

@@ -547,7 +547,13 @@ def test_admission_a_guarantee_above_the_cap_is_refused_with_both_keys() -> None
     message = problems(
         {"auth": SHARED, "profiles": [{"name": "p", "memLimit": "1G", "memGuarantee": "1536M"}]}
     )
-    assert "profiles[0].memGuarantee 1536M is above its memLimit 1G" in message
+    assert "profiles[0].memGuarantee 1536M is above profiles[0].memLimit 1G" in message
+    # A profile without its own limit has the spawner's, and the message names that setting.
+    message = problems(
+        {"auth": SHARED, "spawner": {"memLimit": "1G"}, "profiles": [{"name": "p", "memGuarantee": "2G"}]}
+    )
+    assert "profiles[0].memGuarantee 2G is above spawner.memLimit 1G" in message
+    assert "lower profiles[0].memGuarantee or raise spawner.memLimit" in message
     assert "memGuarantee: must be a size such as 512M" in problems(
         {"auth": SHARED, "spawner": {"memGuarantee": "lots"}}
     )
