@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 import re
 import stat
 from dataclasses import dataclass
@@ -163,6 +164,21 @@ class BuiltImage(pulumi.ComponentResource):
         self.register_outputs({"ref": self.ref})
 
 
+# notebook/Dockerfile installs jupyterhub==$JUPYTERHUB_VERSION and labels the image with it.
+PROJECT_NOTEBOOK_CONTEXT = "notebook"
+JUPYTERHUB_VERSION_LABEL = "org.jupyter.jupyterhub.version"
+
+
+def own_notebook_build(source: BuildSpec | str) -> bool:
+    """Whether the image is built from this project's notebook/ context and Dockerfile, whose
+    label states the JupyterHub version it installed (any other image is asked at `up`)."""
+    return (
+        isinstance(source, BuildSpec)
+        and posixpath.normpath(source.context) == PROJECT_NOTEBOOK_CONTEXT
+        and source.dockerfile == "Dockerfile"
+    )
+
+
 @dataclass(frozen=True)
 class NotebookImageArgs:
     host: DockerHost
@@ -186,10 +202,11 @@ class NotebookImage(pulumi.ComponentResource):
             ref = BuiltImage(f"{name}-build", built, pulumi.ResourceOptions(parent=self)).ref
         else:
             ref = host.pull(self, f"{name}-pull", args.source)
+        label = {"JHUB_VERSION_LABEL": JUPYTERHUB_VERSION_LABEL} if own_notebook_build(args.source) else {}
         check = run_script(
             f"{name}-version-check",
             "check_jupyterhub_version",
-            {**host.command_env, "JHUB_IMAGE": ref, "JHUB_EXPECTED_VERSION": args.hub_version},
+            {**host.command_env, "JHUB_IMAGE": ref, "JHUB_EXPECTED_VERSION": args.hub_version, **label},
             pulumi.ResourceOptions(parent=self),
             triggers=[ref],
         )

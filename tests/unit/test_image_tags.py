@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from components.images import context_hash
+from components.images import BuildSpec, context_hash, own_notebook_build
 from tests.deployers import PROJECT_DIR
 from tests.harness.context_hash import provider_context_digest
 
@@ -84,3 +84,21 @@ def test_real_engine_the_image_contexts_ignore_bytecode_caches(image: str, tmp_p
     (context / "__pycache__").mkdir(exist_ok=True)
     (context / "__pycache__" / "jupyterhub_config.cpython-311.pyc").write_bytes(b"\0")
     assert _both(context) == before
+
+
+@pytest.mark.parametrize(
+    ("context", "dockerfile", "trusted"),
+    [
+        ("notebook", "Dockerfile", True),
+        ("./notebook/", "Dockerfile", True),
+        ("notebook", "Dockerfile.gpu", False),  # another recipe in the same folder
+        ("examples/lesson-image", "Dockerfile", False),
+    ],
+)
+def test_only_the_projects_notebook_build_is_checked_by_its_label(
+    context: str, dockerfile: str, trusted: bool
+) -> None:
+    spec = BuildSpec(repository="r", context=context, dockerfile=dockerfile, build_args={}, tag="t")
+    assert own_notebook_build(spec) is trusted
+    # A pulled image is always asked, whatever its label says.
+    assert own_notebook_build("quay.io/jupyter/base-notebook:latest") is False
