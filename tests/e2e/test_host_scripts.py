@@ -3,10 +3,16 @@ run as pulumi-command runs them, against the real engine."""
 
 from __future__ import annotations
 
+import contextlib
 import io
+import json
 import os
+import secrets
+import socket
+import socketserver
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 
 import docker
@@ -14,6 +20,7 @@ import pytest
 
 from components.images import JUPYTERHUB_VERSION_LABEL
 from tests.deployers import PROJECT_DIR
+from tests.e2e.conftest import free_port
 
 SCRIPTS = PROJECT_DIR / "components" / "scripts"
 BASE = "local/python:3.11-bookworm"
@@ -70,3 +77,80 @@ def test_any_other_image_is_asked_whatever_its_label_says(labelled_images: dict[
     unlabelled = version_check(BASE, trust_label=True)
     assert unlabelled.returncode != 0
     assert "cannot read its JupyterHub version" in unlabelled.stderr
+
+
+# --- the port check --------------------------------------------------------------------------
+ENGINE_SOCKET = "/var/run/docker.sock"
+
+
+class _Relay(socketserver.BaseRequestHandler):
+    """One client connection, carried to the engine's socket and back."""
+
+    def handle(self) -> None:
+        with socket.socket(socket.AF_UNIX) as upstream:
+            upstream.connect(ENGINE_SOCKET)
+
+            def pump(source: socket.socket, sink: socket.socket) -> None:
+                with contextlib.suppress(OSError):
+                    while data := source.recv(65536):
+                        sink.sendall(data)
+                with contextlib.suppress(OSError):
+                    sink.shutdown(socket.SHUT_WR)
+
+            back = threading.Thread(target=pump, args=(upstream, self.request), daemon=True)
+            back.start()
+            pump(self.request, upstream)
+            back.join(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def engine_over_tcp() -> Iterator[str]:
+    """The local engine reached as tcp://, as a remote engine is: the script cannot tell that it
+    shares the engine's network namespace, so it must ask the engine with a probe container."""
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Relay)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"tcp://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def ports_check(docker_host: str, port: int) -> subprocess.CompletedProcess[str]:
+    stack = f"ports{secrets.token_hex(2)}"
+    return run_script(
+        "check_ports",
+        {
+            "DOCKER_HOST": docker_host,
+            "JHUB_PORTS": json.dumps([{"key": "publish.port", "address": "127.0.0.1", "port": port}]),
+            "JHUB_STACK_LABELS": json.dumps({"jupyterhub-docker.stack": stack}),
+            "JHUB_STACK_LABEL": "jupyterhub-docker.stack",
+            "JHUB_PROBE_IMAGE": "local/debian:bookworm",
+            "JHUB_PROBE_NAME": f"jhub-{stack}-port-probe",
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("how", "answer"),
+    [
+        ("unix", "bound here, in the engine's network namespace"),
+        ("tcp", "published by a probe container"),
+    ],
+)
+def test_a_port_a_process_holds_is_refused_whether_bound_here_or_probed(
+    how: str, answer: str, engine_over_tcp: str, engine: docker.DockerClient
+) -> None:
+    docker_host = f"unix://{ENGINE_SOCKET}" if how == "unix" else engine_over_tcp
+    free = ports_check(docker_host, free_port())
+    assert free.returncode == 0, free.stderr
+    assert answer in free.stdout
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", free_port()))
+        held.listen()
+        port = held.getsockname()[1]
+        refused = ports_check(docker_host, port)
+    assert refused.returncode != 0
+    taken = f"publish.port: port {port} on 127.0.0.1 is taken on the Docker host by a process"
+    assert taken in refused.stderr
+    # The probe leaves nothing behind.
+    assert not engine.containers.list(all=True, filters={"name": "jhub-ports"})
