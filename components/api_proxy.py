@@ -72,8 +72,9 @@ class DockerApiProxy(pulumi.ComponentResource):
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network.name)],
             restart="unless-stopped",
             # Reported in `docker ps` only, rarely: the engine runs a probe for as long as the
-            # container lives. No `wait`: the hub, created next, asks for the engine's CPUs and
-            # memory until the proxy answers (hub/servers.py), which takes it a second.
+            # container lives. No `wait`: the hub, created at the same time, asks for the
+            # engine's CPUs and memory until the proxy answers (hub/servers.py), which takes it
+            # a second.
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD", "bash", "-c", _HEALTHCHECK],
                 interval=go_duration(60),

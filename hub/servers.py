@@ -109,9 +109,11 @@ def home_volume(settings: Settings, server_name: str) -> str:
     return spawner["volumePrefix"] + "-{username}"
 
 
-# The stack's Docker API proxy (the hub's DOCKER_HOST, tcp://) is created just before the hub
-# and answers within a second or two of its start (`up` does not wait for it:
-# components/api_proxy.py): ask it until then. Any other engine is asked once.
+# The stack's Docker API proxy (the hub's DOCKER_HOST, tcp://) is created at the same time as
+# the hub and answers within a second or two of its start (`up` waits for neither:
+# components/deployment.py): ask it until then, so that JupyterHub, which polls the servers it
+# knows right after loading this configuration, finds the engine there. Any other engine is
+# asked once.
 ENGINE_INFO_SECONDS = 30
 
 

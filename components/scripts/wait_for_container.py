@@ -4,8 +4,9 @@ last log lines, if it exits or restarts.
 
 What `pulumi up` waits for instead of the provider's `wait` on a healthcheck, which the engine
 reports only after a whole interval and keeps running for as long as the container lives
-(components/firewall.py, components/registry.py). Asked every quarter second, through the
-stack's docker CLI settings (on a remote host too).
+(components/firewall.py, components/registry.py). Asked through the
+stack's docker CLI settings (on a remote host too), every tenth of a second: each try is an
+inspect and an exec, which take longer than the pause between them.
 """
 
 import json
@@ -14,7 +15,7 @@ import subprocess
 import sys
 import time
 
-POLL_SECONDS = 0.25
+POLL_SECONDS = 0.1
 container = os.environ["JHUB_CONTAINER"]
 probe = json.loads(os.environ["JHUB_PROBE"])
 what = os.environ.get("JHUB_WHAT", "ready")
