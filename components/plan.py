@@ -15,6 +15,7 @@ from functools import partial
 from pathlib import Path
 
 from hub.contract import RegistrySettings, Settings
+from hub.system_paths import resolved_host_path_problem
 
 from .auth_config import AuthContext
 from .caddyfile import render_caddyfile
@@ -30,6 +31,7 @@ from .preflight import Preflight
 from .provider_environment import check_provider_environment
 from .proxy import api_url, public_target
 from .shared import SharedFolderPlan
+from .shared_config import host_path_refusal
 
 
 @dataclass(frozen=True)
@@ -200,8 +202,8 @@ def _notebooks(
 
 def _shared(config: StackConfig, names: StackNames, project_dir: Path) -> tuple[SharedFolderPlan, ...]:
     """The shared folders' Docker side. A host directory is checked here when the Docker host
-    is this machine (a preview says so); on a remote host the mount check does it at `up`,
-    before the hub changes."""
+    is this machine (a preview says so): that it exists, and where its symbolic links lead; on a
+    remote host the mount check does both at `up`, before the hub changes."""
     problems = Problems()
     folders = []
     for index, entry in enumerate(config.shared):
@@ -227,6 +229,10 @@ def _shared(config: StackConfig, names: StackNames, project_dir: Path) -> tuple[
                     f"{key}.source.hostPath: {path!r} is not a directory on the Docker host (this "
                     "machine); create it, or correct the path"
                 )
+            elif config.docker_host.startswith("unix://"):
+                linked = resolved_host_path_problem(path, os.path.realpath(path), config.engine_socket)
+                if linked is not None:
+                    problems.found.append(host_path_refusal(key, path, linked))
             folders.append(SharedFolderPlan(key, entry.name, "hostPath", path, f"host directory {path}"))
         else:
             assert source.volume is not None

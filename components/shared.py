@@ -109,6 +109,8 @@ class SharedFolders(pulumi.ComponentResource):
                 "JHUB_SHARED_OWNER": NOTEBOOK_UID,
                 "JHUB_PROBE_IMAGE": host.probe_image,
                 "JHUB_PROBE_NAME": f"{names.prefix}-mount-probe",
+                # What no host directory may hold, and a link may not lead to.
+                "JHUB_ENGINE_SOCKET": host.socket_path,
                 # The volumes exist before the check mounts them.
                 "JHUB_VOLUMES": pulumi.Output.all(*volumes).apply(lambda v: ",".join(v)),
             },

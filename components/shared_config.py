@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from hub.system_paths import host_path_problem, image_path_problem
+from hub.system_paths import HANDS_OUT_THE_HOST, host_path_problem, image_path_problem
 
 from .model_base import SLUG, ConfigModel
 
@@ -168,6 +168,13 @@ class SharedFolderConfig(ConfigModel):
         return self
 
 
+def host_path_refusal(key: str, path: str, refused: str) -> str:
+    """The message for shared folder `key` whose hostPath `path` is refused because it `refused`
+    (hub/system_paths.py's reason)."""
+    socket_key = " (dockerHost / dockerSocket)" if "socket" in refused else ""
+    return f"{key}.source.hostPath: {path!r} {refused}{socket_key}; {HANDS_OUT_THE_HOST}"
+
+
 def check_shared(shared: list[SharedFolderConfig], home_dir: str, docker_socket: str) -> list[str]:
     """Problems of the list as a whole: names and targets unique, no target over the home, no
     host directory that hands users the host (`docker_socket`: the engine's, on that host)."""
@@ -176,13 +183,8 @@ def check_shared(shared: list[SharedFolderConfig], home_dir: str, docker_socket:
         key = f"shared[{index}]"
         path = entry.source.host_path
         refused = None if path is None else host_path_problem(path, docker_socket)
-        if refused is not None:
-            socket_key = " (dockerHost / dockerSocket)" if "socket" in refused else ""
-            problems.append(
-                f"{key}.source.hostPath: {path!r} {refused}{socket_key}; every user's server would mount it, "
-                "which hands them the host. Share a directory made for it, e.g. /srv/course, or a "
-                "volume: {}"
-            )
+        if path is not None and refused is not None:
+            problems.append(host_path_refusal(key, path, refused))
         for other in shared[:index]:
             if other.name == entry.name:
                 problems.append(f"{key}.name: {entry.name!r} is used twice; give each folder its own name")

@@ -40,6 +40,11 @@ HOST_SYSTEM_DIRS = (*SYSTEM_DIRS, "/var/lib/containerd", "/var/lib/docker", "/va
 # except in the kernel's own file systems.
 IMAGE_SYSTEM_DIRS = (*SYSTEM_DIRS, "/opt", "/opt/conda", "/usr/local", "/var")
 IMAGE_KERNEL_DIRS = ("/dev", "/proc", "/sys")
+# What follows the reason a host directory is refused, at preview and in `up`'s mount check.
+HANDS_OUT_THE_HOST = (
+    "every user's server would mount it, which hands them the host. Share a directory made for "
+    "it, e.g. /srv/course, or a volume: {}"
+)
 
 
 def _inside(path: str, directory: str) -> bool:
@@ -64,6 +69,16 @@ def host_path_problem(path: str, docker_socket: str) -> str | None:
     if _inside(socket, normal):
         return f"is or holds the Docker engine's socket {socket}"
     return None
+
+
+def resolved_host_path_problem(path: str, real: str, docker_socket: str) -> str | None:
+    """Why `path`, which is `real` on the Docker host once its symbolic links are followed, may
+    not be bind-mounted, or None. Docker mounts what the links lead to, so a link from a
+    harmless-looking directory into /var/run hands out the host as /var/run itself would."""
+    if posixpath.normpath(path) == posixpath.normpath(real):
+        return None
+    refused = host_path_problem(real, docker_socket)
+    return None if refused is None else f"leads by a symbolic link to {real!r}, which {refused}"
 
 
 def image_path_problem(path: str) -> str | None:

@@ -4,7 +4,10 @@ Each folder is mounted into a throwaway container of the probe image, as a user'
 mount it: a missing host directory, or a CIFS/NFS share the host's kernel cannot mount (no
 client, wrong server, refused login), fails `up` here with the folder's config key, not later
 in front of a user as a failed spawn. A stack-owned volume's top directory is handed to the
-notebook user, so the writers can write (Docker creates it root-owned).
+notebook user, so the writers can write (Docker creates it root-owned). A host directory's
+symbolic links are followed on the Docker host, where Docker follows them to mount it: one that
+leads into a system directory (hub/system_paths.py) fails `up` as that directory would at
+preview.
 """
 
 import json
@@ -13,12 +16,21 @@ import re
 import subprocess
 import sys
 
+# pulumi-command runs scripts with the project directory as working directory (`python3 -c`
+# puts it first on sys.path): the rules are the ones preview and the Docker API proxy apply.
+from hub.system_paths import HANDS_OUT_THE_HOST, resolved_host_path_problem
+
 # [{"key", "kind", "type", "source", "describe", "owned", "seed", "seedDigest"}]
 folders = json.loads(os.environ["JHUB_SHARED"])
 probe_image = os.environ["JHUB_PROBE_IMAGE"]
 probe_name = os.environ["JHUB_PROBE_NAME"]
 owner = os.environ["JHUB_SHARED_OWNER"]
 host = os.environ["DOCKER_HOST"]
+engine_socket = os.environ["JHUB_ENGINE_SOCKET"]
+# The Docker host's own root, read-only, where a host directory's links are resolved: chroot
+# into it and ask the host's realpath, so an absolute link means what it means on the host.
+HOST_ROOT = "/.docker-host"
+UNRESOLVED = "jhub-unresolved"
 
 HINTS = {
     "hostPath": "create the directory on the Docker host, or correct the path",
@@ -47,9 +59,15 @@ for folder in folders:
     seed = folder.get("seed")
     # Seeded files belong to the notebook user too; the top directory always does.
     owned = f"chown {'-R ' if seed else ''}{owner} /shared && chmod 0775 /shared"
+    command, host_root = owned if folder["owned"] else "true", []
+    if folder["kind"] == "hostPath":
+        # Prints where the links lead, or a marker when the host or the probe image cannot say
+        # (no realpath on the host, no chroot in the image): then the path is checked as written.
+        command = f'chroot {HOST_ROOT} realpath -e -- "$0" 2>/dev/null || echo {UNRESOLVED}'
+        host_root = ["--mount", f"type=bind,source=/,target={HOST_ROOT},readonly"]
     created = docker(
-        "create", "--name", probe_name, "--user", "0", "--mount", mount,
-        "--entrypoint", "/bin/sh", probe_image, "-c", owned if folder["owned"] else "true",
+        "create", "--name", probe_name, "--user", "0", "--mount", mount, *host_root,
+        "--entrypoint", "/bin/sh", probe_image, "-c", command, folder["source"],
     )  # fmt: skip
     if created.returncode != 0:
         sys.exit(f"dockerHost {host}: cannot create the mount probe from {probe_image}: {last_line(created)}")
@@ -69,6 +87,15 @@ for folder in folders:
         reason = last_line(started)
         what = folder["describe"]
         problems.append(f"{folder['key']}: the Docker host cannot mount {what}: {reason}; {hint}")
+    elif folder["kind"] == "hostPath":
+        key, source = folder["key"], folder["source"]
+        real = started.stdout.strip().splitlines()[-1] if started.stdout.strip() else UNRESOLVED
+        if real == UNRESOLVED:
+            print(f"{key}: could not follow the links of {source} on the Docker host; checked as written")
+            continue
+        linked = resolved_host_path_problem(source, real, engine_socket)
+        if linked is not None:
+            problems.append(f"{key}.source.hostPath: {source!r} {linked}; {HANDS_OUT_THE_HOST}")
 
 if problems:
     sys.exit("shared folders on dockerHost " + host + ":\n  " + "\n  ".join(problems))

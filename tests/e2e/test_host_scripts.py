@@ -14,22 +14,25 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import docker
 import pytest
 
 from components.images import JUPYTERHUB_VERSION_LABEL
+from components.scripts import script
 from tests.deployers import PROJECT_DIR
 from tests.e2e.conftest import free_port
 
-SCRIPTS = PROJECT_DIR / "components" / "scripts"
 BASE = "local/python:3.11-bookworm"
 
 
 def run_script(name: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """As pulumi-command runs it: `python3 -c` with the prelude, in the project directory."""
     return subprocess.run(
-        [sys.executable, str(SCRIPTS / f"{name}.py")],
+        [sys.executable, "-c", script(name)],
         env={**os.environ, **env},
+        cwd=PROJECT_DIR,
         capture_output=True,
         text=True,
         timeout=120,
@@ -154,3 +157,56 @@ def test_a_port_a_process_holds_is_refused_whether_bound_here_or_probed(
     assert taken in refused.stderr
     # The probe leaves nothing behind.
     assert not engine.containers.list(all=True, filters={"name": "jhub-ports"})
+
+
+def mounts_check(docker_host: str, folders: dict[str, Path]) -> subprocess.CompletedProcess[str]:
+    stack = f"mounts{secrets.token_hex(2)}"
+    shared = [
+        {"key": f"shared[{index}]", "kind": "hostPath", "type": "bind", "source": str(path),
+         "describe": f"host directory {path}", "owned": False, "seed": None, "seedDigest": None}
+        for index, path in enumerate(folders.values())
+    ]  # fmt: skip
+    return run_script(
+        "check_mounts",
+        {
+            "DOCKER_HOST": docker_host,
+            "JHUB_SHARED": json.dumps(shared),
+            "JHUB_SHARED_OWNER": "1000",
+            # The stack's probe image (components/plan.py: the proxy's), which has no realpath:
+            # the host's answers, through chroot.
+            "JHUB_PROBE_IMAGE": "local/configurable-http-proxy:bookworm",
+            "JHUB_PROBE_NAME": f"jhub-{stack}-mount-probe",
+            "JHUB_ENGINE_SOCKET": ENGINE_SOCKET,
+            "JHUB_VOLUMES": "",
+        },
+    )
+
+
+def test_hostpath_a_link_into_a_system_directory_fails_the_mount_check_of_a_remote_host(
+    tmp_path: Path, engine_over_tcp: str, engine: docker.DockerClient
+) -> None:
+    # On an ssh:// or tcp:// host preview cannot see the directories; `up`'s mount check follows
+    # the links where Docker will, on the host (here the engine is reached over tcp://, as a
+    # remote one is, and its host is this machine).
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "course").symlink_to(tmp_path / "notes")
+    (tmp_path / "run").symlink_to("/run")
+    (tmp_path / "system").symlink_to("/var")
+    harmless = {"notes": tmp_path / "notes", "course": tmp_path / "course"}
+    passed = mounts_check(engine_over_tcp, harmless)
+    assert passed.returncode == 0, passed.stderr
+    assert "2 shared folder(s) mount on the Docker host" in passed.stdout
+    linked = {"run": tmp_path / "run", "docker": tmp_path / "system" / "lib" / "docker"}
+    refused = mounts_check(engine_over_tcp, {**harmless, **linked})
+    assert refused.returncode != 0
+    assert (
+        f"shared[2].source.hostPath: {str(tmp_path / 'run')!r} leads by a symbolic link to '/run', which is "
+        "/run, a system directory of the Docker host; every user's server would mount it" in refused.stderr
+    )
+    assert (
+        f"shared[3].source.hostPath: {str(linked['docker'])!r} leads by a symbolic link to "
+        "'/var/lib/docker', which is /var/lib/docker, a system directory of the Docker host" in refused.stderr
+    )
+    assert "shared[0]" not in refused.stderr and "shared[1]" not in refused.stderr
+    # The probe leaves nothing behind.
+    assert not engine.containers.list(all=True, filters={"name": "jhub-mounts"})

@@ -541,6 +541,36 @@ def test_hostpath_the_engines_directory_as_a_shared_folder_fails_preview_before_
     assert "Traceback" not in result.stderr and result.resources == []
 
 
+def test_hostpath_a_link_into_a_system_directory_fails_preview_where_the_host_is_this_machine(
+    tmp_path: Path,
+) -> None:
+    # Docker mounts what a link leads to: /srv/course -> /run would be /run itself. In the
+    # second folder the link is a parent directory, which a look at the last name would miss.
+    from tests.unit.conftest import BASE_CONFIG, preview
+
+    host = tmp_path / "host"
+    host.mkdir()
+    (host / "notes").mkdir()
+    (host / "course").symlink_to("/run")
+    (host / "system").symlink_to("/usr")
+    paths = {"notes": host / "notes", "course": host / "course", "libs": host / "system" / "lib"}
+    shared = [
+        {"name": name, "target": f"/home/jovyan/{name}", "source": {"hostPath": str(path)}}
+        for name, path in paths.items()
+    ]
+    result = preview(tmp_path, config={**BASE_CONFIG, "jupyterhub-docker:shared": shared})
+    assert result.returncode == 1
+    assert (
+        f"shared[1].source.hostPath: {str(paths['course'])!r} leads by a symbolic link to '/run', which "
+        "is /run, a system directory of the Docker host; every user's server would mount it" in result.stderr
+    )
+    assert (
+        f"shared[2].source.hostPath: {str(paths['libs'])!r} leads by a symbolic link to '/usr/lib', which "
+        "is inside /usr, a system directory of the Docker host" in result.stderr
+    )
+    assert "shared[0]" not in result.stderr and result.resources == []
+
+
 def test_admission_a_guarantee_above_the_cap_is_refused_with_both_keys() -> None:
     message = problems({"auth": SHARED, "spawner": {"memLimit": "1G", "memGuarantee": "2G"}})
     assert "spawner.memGuarantee 2G is above spawner.memLimit 1G" in message
