@@ -133,10 +133,14 @@ def _remove_prefixed(client: docker.DockerClient, prefix: str) -> list[str]:
 
 
 def _remove_images(client: docker.DockerClient, prefix: str) -> list[str]:
-    """Remove the image tags named `prefix`... (built), or <registry>/`prefix`... (pushed)."""
+    """Remove the image tags named `prefix`... (built), or <registry>/`prefix`... (pushed).
+
+    From the list call alone, as `listed_containers`: docker-py's `images.list` inspects each
+    listed image in turn, and one removed in between (by the other worker's cleanup) failed
+    the whole list with a 404 at a run's end."""
     removed: list[str] = []
-    for image in client.images.list():
-        for tag in image.tags:
+    for image in client.api.images():
+        for tag in image.get("RepoTags") or []:
             name = tag.split("/", 1)[1] if "/" in tag and tag.split("/", 1)[0].count(":") else tag
             if name.startswith(prefix) or name.startswith(prefix.rstrip("-") + "/"):
                 with contextlib.suppress(docker.errors.APIError):
