@@ -305,7 +305,7 @@ class RegistryConfig(_Model):
 
 
 # What a server of the default image is guaranteed unless the stack says otherwise: about three
-# times the working set measured for a server with a busy Python kernel (README, "How many
+# times the working set measured for a server with a busy Python kernel (docs/how-to/classes.md, "How many
 # servers run at once"), so a class of 30 fits a 24 GiB host.
 DEFAULT_MEM_GUARANTEE = "512M"
 
@@ -473,7 +473,7 @@ _TCP_HOST = re.compile(r"^tcp://(?P<host>[^@/:]+):(?P<port>\d+)$")
 class StackConfig(_Model):
     docker_host: str = "unix:///var/run/docker.sock"
     # "swarm": dockerHost is a Swarm manager and users' servers are services spread over the
-    # swarm's nodes (README, Docker Swarm); never guessed from the engine.
+    # swarm's nodes (docs/how-to/swarm.md); never guessed from the engine.
     orchestrator: Literal["docker", "swarm"] = "docker"
     # On an ssh:// or tcp:// host: the engine's socket there, mounted into the hub for DockerSpawner.
     docker_socket: str = "/var/run/docker.sock"
@@ -680,7 +680,7 @@ def _format_error(error: Any) -> str:
     if kind == "missing":
         return f"{key}: missing; this setting is required"
     if kind == "extra_forbidden":
-        return f"{key}: unknown setting (check the spelling against README.md)"
+        return f"{key}: unknown setting (check the spelling against docs/reference/configuration.md)"
     message = str(error["msg"]).removeprefix("Value error, ")
     if not loc or message.startswith((key + ".", key + " ")):
         return message  # a cross-setting check whose message names its keys itself

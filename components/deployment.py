@@ -252,7 +252,7 @@ class JupyterHubDeployment(pulumi.ComponentResource):
     def _isolation(
         self, name: str, plan: DeploymentPlan, host: DockerHost
     ) -> tuple[pulumi.Output[str] | None, Firewall | None]:
-        """network.isolation: the users network and its firewall (README, Security model)."""
+        """network.isolation: the users network and its firewall (docs/explanation/security-model.md)."""
         isolation = plan.isolation
         if isolation is None:
             return None, None

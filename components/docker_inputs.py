@@ -33,7 +33,7 @@ def go_duration(seconds: int) -> str:
     (kreuzwerker internal/provider/resource_docker_container_funcs.go, `resourceDockerContainerRead`:
     `Healthcheck.Interval.String()`), and the provider diffs the config against what it read. A
     config of "60s" read back as "1m0s" was a diff on every `up`, which replaced the hub, the
-    firewall and the API proxy each time (seen with the real pulumi CLI; README, "Tests").
+    firewall and the API proxy each time (seen with the real pulumi CLI; docs/explanation/tests.md).
     """
     if seconds < 0:
         raise ValueError(f"a duration of {seconds} s")

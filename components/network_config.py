@@ -1,4 +1,4 @@
-"""`network`: how users' servers are isolated on the Docker host (README, Security model).
+"""`network`: how users' servers are isolated on the Docker host (docs/explanation/security-model.md).
 
 With `isolation` (the default), servers sit on their own network behind the stack's firewall
 (components/firewall.py, firewall/rules.py); the lists adjust what they may reach beyond it.

@@ -98,7 +98,7 @@ class DeploymentPlan:
     probe_from_host: bool  # published only on a remote host's loopback
     shared: tuple[SharedFolderPlan, ...] = ()
     isolation: IsolationPlan | None = None
-    # orchestrator: swarm (README, Docker Swarm): an overlay network, users' servers as services.
+    # orchestrator: swarm (docs/how-to/swarm.md): an overlay network, users' servers as services.
     swarm: bool = False
 
 

@@ -104,7 +104,7 @@ class Registry(pulumi.ComponentResource):
             volumes=[docker.ContainerVolumeArgs(volume_name=storage, container_path=STORAGE_DIR)],
             uploads=uploads,
             # The engine pushes and pulls through localhost, which Docker allows over plain HTTP
-            # (on a swarm, by an address each node's engine must trust: README, Docker Swarm).
+            # (on a swarm, by an address each node's engine must trust: docs/how-to/swarm.md).
             ports=[
                 docker.ContainerPortArgs(internal=PORT, external=args.publish.port, ip=args.publish.address)
             ],

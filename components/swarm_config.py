@@ -1,4 +1,4 @@
-"""What `orchestrator: swarm` asks of the rest of the stack config (README, Docker Swarm).
+"""What `orchestrator: swarm` asks of the rest of the stack config (docs/how-to/swarm.md).
 
 Each check names the setting and the fix. They are the limits of this first Swarm support, each
 for a reason a user would otherwise find out on a class day:
@@ -42,7 +42,7 @@ def swarm_problems(config: StackConfig) -> list[str]:
         problems.append(
             "network.isolation: not available with orchestrator: swarm yet (the firewall covers one "
             "engine, and overlay networks cannot drop server-to-server traffic); set "
-            "network.isolation: false, and read README, Docker Swarm, on what that leaves open"
+            "network.isolation: false, and read docs/how-to/swarm.md on what that leaves open"
         )
     if config.shared:
         problems.append(
@@ -66,7 +66,7 @@ def swarm_problems(config: StackConfig) -> list[str]:
     elif registry.enabled and not _is_concrete_non_loopback(registry.address):
         problems.append(
             f"registry.address: {registry.address} cannot be reached from other swarm nodes; set it to "
-            "the manager's address every node reaches (and let each node's engine trust it: README, "
-            "Docker Swarm)"
+            "the manager's address every node reaches (and let each node's engine trust it: "
+            "docs/how-to/swarm.md)"
         )
     return problems

@@ -17,7 +17,7 @@ needs and upstream lacks (docs/swarm.md has the evidence for each):
   inspect is retried for a few seconds after our own create instead of treating it as gone.
 - **Hardening as far as a service spec goes** (API 1.41, Engine 20.10): capabilities dropped,
   the start-as-root set only where configured, a read-only root filesystem where configured.
-  A service spec has no `no-new-privileges` and no PIDs limit field: the README says so.
+  A service spec has no `no-new-privileges` and no PIDs limit field: docs/how-to/swarm.md says so.
 """
 
 from __future__ import annotations
@@ -272,6 +272,6 @@ class StackSwarmSpawner(SwarmSpawner):  # type: ignore[misc]  # dockerspawner ha
             return (
                 f"Your home directory lives on swarm node {self.pinned_node}, which cannot run "
                 f"servers now (drained, down or removed). An admin can make that node available "
-                f"again, or move your home (README: Docker Swarm). Swarm said: {reason}"
+                f"again, or move your home (docs/how-to/swarm.md). Swarm said: {reason}"
             )
         return f"No swarm node can run this server (profile placement). Swarm said: {reason}"

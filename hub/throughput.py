@@ -1,7 +1,7 @@
 """How the hub serves a class that logs in within the same minute.
 
 Starting a notebook server is CPU-bound: about 0.8 CPU-seconds of Python imports and set-up
-(README "Benchmark"). When 30 start at once on 2 cores, the CPU is shared among all of them, so
+(docs/explanation/benchmarks.md). When 30 start at once on 2 cores, the CPU is shared among all of them, so
 all 30 are ready late and at about the same time. `QueuedDockerSpawner` lets only a few servers
 boot at once (by default two per CPU of the Docker host) and makes the others wait their turn
 before their container is created: the first ones are ready within seconds, and the last one

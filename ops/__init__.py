@@ -1,1 +1,1 @@
-"""Operations a person runs next to `pulumi` on a deployed stack (README "Operations")."""
+"""Operations a person runs next to `pulumi` on a deployed stack (docs/how-to/operations.md)."""

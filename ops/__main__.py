@@ -1,4 +1,4 @@
-"""`python -m ops backup|restore`: see README "Backup and restore"."""
+"""`python -m ops backup|restore`: see docs/how-to/operations.md."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ their storage with the registry's own garbage collector.
 
 Kept: every image the stack's config still names (the `registryImages` stack output) and every
 image a running container of the stack uses, whatever the config says. A manifest shared with a
-kept tag is never deleted. Usage (see README.md, "Private registry"):
+kept tag is never deleted. Usage (see docs/how-to/registry.md):
 
     pulumi stack output --json registryImages > keep.json
     REGISTRY_PASSWORD=... python scripts/registry_gc.py --stack prod --keep-file keep.json \\

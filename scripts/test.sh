@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The test command (README.md, "Tests"): prepares the machine, lints, type-checks, and runs
-# the unit and end-to-end suites against a real Docker engine. Extra arguments go to pytest.
+# The test command (README.md; docs/explanation/tests.md): prepares the machine, lints,
+# type-checks, builds the docs site, and runs the unit and end-to-end suites against a real
+# Docker engine. Extra arguments go to pytest.
 #
 #   bash scripts/test.sh           the whole suite (what CI runs)
-#   bash scripts/test.sh --quick   lint, types and the unit tests only: no Docker engine is
-#                                  installed, started or asked (DOCKER_HOST points nowhere)
+#   bash scripts/test.sh --quick   lint, types, the docs site and the unit tests only: no
+#                                  Docker engine is installed, started or asked (DOCKER_HOST
+#                                  points nowhere)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,6 +28,11 @@ echo "== ruff"
 "$bin/ruff" format --check .
 echo "== mypy"
 "$bin/mypy" .
+echo "== docs"
+# Strict: a page missing from the nav, a broken link or anchor fails the run (mkdocs.yml).
+# Not --quiet: it hides the warnings from strict mode, and the build passes with them. The
+# notice about MkDocs 2 is not about this site.
+NO_MKDOCS_2_WARNING=1 "$bin/mkdocs" build --strict --site-dir "$here/test-results/site"
 
 echo "== pytest"
 mkdir -p test-results

@@ -39,7 +39,7 @@ SWARM_MODULES = frozenset(
 )
 
 # Handed out longest first, so the two workers finish near the same time (each group's time in
-# the last clean-clone run, README "Tests"); the rest follow in collection order.
+# the last clean-clone run, docs/explanation/tests.md); the rest follow in collection order.
 LONGEST_FIRST = (
     UNIT_GROUP,  # first all the same (~60 s): a broken build shows in a minute
     SWARM_GROUP,  # ~300 s: three nested engines, twelve users, a drain

@@ -23,7 +23,7 @@ def fresh_checkout(destination: Path) -> Path:
 
 
 def default_notebook_image(destination: Path) -> Path:
-    """The default notebook image's build context (`notebook/`, whole), as the README tells a
+    """The default notebook image's build context (`notebook/`, whole), as the docs tell a
     teacher to start a workshop image: a test then adds its own lines to the Dockerfile."""
     shutil.copytree(PROJECT_DIR / "notebook", destination, dirs_exist_ok=True)
     return destination

@@ -216,7 +216,7 @@ def make_stack(
 def make_test_stack(make_stack: StackFactory) -> Iterator[StackFactory]:
     """Stacks that one test uses alone: destroyed as soon as that test ends, not with its
     module, so a module whose every test deploys its own does not hold them all at once (with
-    two workers, that was the run's peak: README, "Tests")."""
+    two workers, that was the run's peak: docs/explanation/tests.md)."""
     made: list[Deployment] = []
 
     def make(*args: Any, **kwargs: Any) -> Deployment:

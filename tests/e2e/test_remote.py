@@ -203,7 +203,7 @@ def test_real_engine_destroy_from_a_fresh_clone_over_ssh_with_a_server_running_l
     assert f".jhub-docker/{stack.spec.name}/ssh/config" in str(failure.value)
     left = dockerhost.inner_objects(engine, remote_host, stack.spec.name)
     assert f"{stack.prefix}-hub" in left["containers"]
-    # What the README says to do in a new checkout: run the program once without refreshing
+    # What the docs say to do in a new checkout: run the program once without refreshing
     # (it writes the files), then destroy from the state as usual.
     assert clone.preview(stack.spec, refresh=False) == {}
     clone.destroy(stack.spec)

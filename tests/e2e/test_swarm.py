@@ -6,7 +6,7 @@ and destroy leaves nothing on any node.
 The swarm is tests/peers/swarm: three nested Debian engines on one bridge, node1 the manager.
 The program reaches the manager over tcp:// with client TLS; the stack's registry is published
 on node1's address, which every node's engine trusts as a plain-HTTP registry (what a person
-sets on each node, README: Docker Swarm), so workers pull the notebook image the stack built.
+sets on each node, docs/how-to/swarm.md), so workers pull the notebook image the stack built.
 """
 
 from __future__ import annotations

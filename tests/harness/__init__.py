@@ -7,7 +7,7 @@ real (Docker SDK for containers, networks, volumes, image builds and pulls; subp
 pulumi-command; the `secrets` module for pulumi-random) from exactly the inputs the program
 registered. A resource type, input or option it does not implement fails the run.
 
-Entry points (see README.md, "The test harness"):
+Entry points (see docs/explanation/tests.md, "The test harness"):
     python -m tests.harness preview --stack NAME [--config FILE] [--secret PATH=VALUE ...]
     python -m tests.harness up      --stack NAME --state-dir DIR [--config FILE] [--secret ...]
     python -m tests.harness destroy --stack NAME --state-dir DIR

@@ -1,7 +1,7 @@
 """network.isolation: the firewall's rules from what it reads, the config's checks, the graph.
 
 The rules are proven against the real kernel in tests/e2e/test_isolation.py; here, that each
-input lands in the rule it should, in the order that makes it mean what the README says.
+input lands in the rule it should, in the order that makes it mean what the security model page says.
 """
 
 from __future__ import annotations
