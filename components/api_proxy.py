@@ -16,9 +16,9 @@ import pulumi_docker as docker
 
 from hub.docker_policy import POLICY_FILE, PORT
 
-from .docker_inputs import STOP_GRACE_SECONDS, go_duration, label_inputs
-from .host import DockerHost
-from .naming import LABEL_ROLE, StackNames
+from .docker_inputs import label_inputs
+from .host import DockerHost, Healthcheck
+from .naming import StackNames
 
 # Listening is enough (it answers /_ping without a policy check): bash's /dev/tcp, not a Python
 # process per probe, which the engine starts every interval for as long as the container lives.
@@ -58,9 +58,14 @@ class DockerApiProxy(pulumi.ComponentResource):
             labels=label_inputs(docker.NetworkLabelArgs, names.labels),
             opts=host.child_opts(self, delete_before_replace=True),
         )
-        self.container = docker.Container(
+        self.container = host.container(
+            self,
             f"{name}-container",
             name=names.docker_api,
+            role="docker-api",
+            # No `wait`: the hub, created at the same time, asks for the engine's CPUs and
+            # memory until the proxy answers (hub/servers.py), which takes it a second.
+            healthcheck=Healthcheck(("bash", "-c", _HEALTHCHECK)),
             image=args.image,
             command=["python3", "-m", "hub.docker_api_proxy"],
             uploads=[docker.ContainerUploadArgs(file=POLICY_FILE, content=args.policy_json)],
@@ -70,20 +75,6 @@ class DockerApiProxy(pulumi.ComponentResource):
             # It needs no capability: root owns the socket, and it listens above port 1024.
             capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network.name)],
-            restart="unless-stopped",
-            # Reported in `docker ps` only, rarely: the engine runs a probe for as long as the
-            # container lives. No `wait`: the hub, created at the same time, asks for the
-            # engine's CPUs and memory until the proxy answers (hub/servers.py), which takes it
-            # a second.
-            healthcheck=docker.ContainerHealthcheckArgs(
-                tests=["CMD", "bash", "-c", _HEALTHCHECK],
-                interval=go_duration(60),
-                timeout=go_duration(5),
-                retries=3,
-            ),
-            destroy_grace_seconds=STOP_GRACE_SECONDS,
-            labels=label_inputs(docker.ContainerLabelArgs, {**names.labels, LABEL_ROLE: "docker-api"}),
-            opts=host.child_opts(self, delete_before_replace=True, replace_on_changes=["healthcheck"]),
         )
         self.network = network.name
         self.register_outputs({"network": self.network})

@@ -20,7 +20,6 @@ from .caddyfile import (
     EDGE_HTTPS_PORT,
     KEY_FILE,
 )
-from .docker_inputs import STOP_GRACE_SECONDS, label_inputs
 from .host import DockerHost, PublishedPort
 from .naming import LABEL_ROLE, StackNames
 
@@ -66,9 +65,12 @@ class Edge(pulumi.ComponentResource):
             ]
         if args.acme_ca_root_pem is not None:
             uploads.append(docker.ContainerUploadArgs(file=ACME_ROOT_FILE, content=args.acme_ca_root_pem))
-        container = docker.Container(
+        container = host.container(
+            self,
             f"{name}-container",
             name=names.edge,
+            role="edge",
+            depends_on=args.depends_on,
             image=pulled,
             command=["caddy", "run", "--config", CADDYFILE, "--adapter", "caddyfile"],
             envs=[f"XDG_DATA_HOME={DATA_DIR}", "XDG_CONFIG_HOME=/config"],
@@ -87,10 +89,6 @@ class Edge(pulumi.ComponentResource):
                     internal=EDGE_HTTPS_PORT, external=args.https.port, ip=args.https.address
                 ),
             ],
-            restart="unless-stopped",
-            destroy_grace_seconds=STOP_GRACE_SECONDS,
-            labels=label_inputs(docker.ContainerLabelArgs, {**names.labels, LABEL_ROLE: "edge"}),
-            opts=host.child_opts(self, delete_before_replace=True, depends_on=list(args.depends_on)),
         )
         self.container_id = container.id
         self.register_outputs({"containerId": self.container_id})

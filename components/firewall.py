@@ -20,10 +20,9 @@ from firewall.reconcile import APPLIED
 from firewall.rules import chain_name
 from hub.contract import HUB_PORT
 
-from .docker_inputs import STOP_GRACE_SECONDS, go_duration, label_inputs
-from .host import DockerHost
+from .host import DockerHost, Healthcheck
 from .images import BuildSpec, BuiltImage, BuiltImageArgs
-from .naming import LABEL_ROLE, StackNames
+from .naming import StackNames
 from .scripts import wait_until_ready
 
 WAIT_TIMEOUT_SECONDS = 60
@@ -51,9 +50,13 @@ class Firewall(pulumi.ComponentResource):
             BuiltImageArgs(host=host, spec=args.build, push=None),
             pulumi.ResourceOptions(parent=self),
         )
-        self.container = docker.Container(
+        self.container = host.container(
+            self,
             f"{name}-container",
             name=names.firewall,
+            role="firewall",
+            # Healthy once the rules were written; `up` waits with `ready` below.
+            healthcheck=Healthcheck(("test", "-f", str(APPLIED))),
             image=image.ref,
             # The host's stack: its iptables, and the users bridge's traffic.
             network_mode="host",
@@ -78,20 +81,6 @@ class Firewall(pulumi.ComponentResource):
                     f"JHUB_EGRESS_DENY={json.dumps(list(args.egress_deny))}",
                 ]
             ),
-            restart="unless-stopped",
-            # Healthy once the rules were written. It reports in `docker ps` only: the engine
-            # runs a probe for as long as the container lives (a process started in it, and
-            # runc calls of the engine), so rarely; `up` waits with `ready` below instead.
-            healthcheck=docker.ContainerHealthcheckArgs(
-                tests=["CMD", "test", "-f", str(APPLIED)],
-                interval=go_duration(60),
-                timeout=go_duration(5),
-                retries=3,
-            ),
-            # SIGTERM, and the time to remove the rules before the engine kills it.
-            destroy_grace_seconds=STOP_GRACE_SECONDS,
-            labels=label_inputs(docker.ContainerLabelArgs, {**names.labels, LABEL_ROLE: "firewall"}),
-            opts=host.child_opts(self, delete_before_replace=True, replace_on_changes=["healthcheck"]),
         )
         # The rules are written: what the hub is created after (it checks its running servers
         # when it starts). Again whenever the firewall is replaced.

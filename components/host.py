@@ -13,14 +13,16 @@ provider takes `context` from DOCKER_CONTEXT): the user's shell cannot change a 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_command as command
 import pulumi_docker as docker
 
-from .docker_inputs import as_secret, label_inputs
-from .naming import LABEL_STACK, StackNames
+from .docker_inputs import STOP_GRACE_SECONDS, as_secret, go_duration, label_inputs
+from .naming import LABEL_ROLE, LABEL_STACK, StackNames
 from .scripts import PYTHON, run_script, script
 
 
@@ -39,6 +41,27 @@ def parse_platform(check_output: str) -> str:
     if lines and lines[-1].startswith("platform "):
         return lines[-1].removeprefix("platform ").strip()
     return ""
+
+
+@dataclass(frozen=True)
+class Healthcheck:
+    """A stack container's healthcheck: what `docker ps` reports. The engine runs the probe for
+    as long as the container lives, so it runs rarely; `up` waits with its own readiness steps."""
+
+    test: tuple[str, ...]  # CMD form
+    interval_seconds: int = 60
+    start_period_seconds: int | None = None
+
+    def args(self) -> docker.ContainerHealthcheckArgs:
+        # Durations as the engine reads them back (go_duration), so a refresh finds no diff.
+        start_period = self.start_period_seconds
+        return docker.ContainerHealthcheckArgs(
+            tests=["CMD", *self.test],
+            interval=go_duration(self.interval_seconds),
+            timeout=go_duration(5),
+            retries=3,
+            start_period=None if start_period is None else go_duration(start_period),
+        )
 
 
 @dataclass(frozen=True)
@@ -76,6 +99,7 @@ class DockerHost(pulumi.ComponentResource):
     platform: pulumi.Output[str]
     probe_image: pulumi.Output[str]
     preflight: list[pulumi.Resource]
+    labels: dict[str, str]  # the stack's, on every object it makes
 
     def __init__(self, name: str, args: DockerHostArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("jupyterhub-docker:index:DockerHost", name, None, opts)
@@ -83,6 +107,7 @@ class DockerHost(pulumi.ComponentResource):
         self.command_env = args.command_env
         self.socket_path = args.socket_path
         names = args.names
+        self.labels = names.labels
         tls = args.tls
         child = pulumi.ResourceOptions(parent=self)
         # Before anything is created: can we reach the engine, as whom, with the pinned key? A
@@ -139,6 +164,44 @@ class DockerHost(pulumi.ComponentResource):
             resource_name, name=image, keep_locally=True, opts=self.child_opts(parent)
         )
         return pulled.name
+
+    def container(
+        self,
+        parent: pulumi.Resource,
+        resource_name: str,
+        *,
+        name: str,
+        role: str,
+        healthcheck: Healthcheck | None = None,
+        depends_on: Sequence[pulumi.Resource] = (),
+        **specifics: Any,
+    ) -> docker.Container:
+        """A container of the stack: what every one of them shares, and `specifics` (image,
+        command, networks, uploads, ...) as pulumi-docker's Container takes them.
+
+        - its fixed `name`, so a replacement removes the old one first (delete before replace);
+        - the stack's labels and its `role` (what the janitor, the firewall and people's
+          `docker ps` read);
+        - restarted by the engine unless someone stopped it, and SIGTERM with
+          STOP_GRACE_SECONDS to stop when it is deleted or replaced;
+        - a changed healthcheck replaces it: the provider updates one in the state only, never
+          on the engine (not ForceNew, and its Update ignores it).
+        """
+        return docker.Container(
+            resource_name,
+            name=name,
+            restart="unless-stopped",
+            healthcheck=None if healthcheck is None else healthcheck.args(),
+            destroy_grace_seconds=STOP_GRACE_SECONDS,
+            labels=label_inputs(docker.ContainerLabelArgs, {**self.labels, LABEL_ROLE: role}),
+            opts=self.child_opts(
+                parent,
+                delete_before_replace=True,
+                depends_on=list(depends_on),
+                replace_on_changes=None if healthcheck is None else ["healthcheck"],
+            ),
+            **specifics,
+        )
 
     def volume(
         self, parent: pulumi.Resource, resource_name: str, *, name: str, labels: dict[str, str], keep: bool

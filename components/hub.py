@@ -9,9 +9,8 @@ import pulumi_docker as docker
 
 from hub.contract import AUTH_CA_FILE, DATA_DIR, HUB_PORT, SECRETS_FILE, SETTINGS_FILE
 
-from .docker_inputs import STOP_GRACE_SECONDS, go_duration, label_inputs
-from .host import DockerHost
-from .naming import LABEL_ROLE, StackNames
+from .host import DockerHost, Healthcheck
+from .naming import StackNames
 
 _HEALTHCHECK = (
     f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{HUB_PORT}/hub/health', timeout=4)"
@@ -23,7 +22,7 @@ WAIT_TIMEOUT_SECONDS = 60
 # The engine runs the healthcheck for as long as the hub lives, each probe a Python process
 # started in the container (and runc exec calls by the engine): every 5 s that was most of an
 # idle stack's CPU (bench/idle.py). It reports in `docker ps`; `up` does not wait on it.
-HEALTHCHECK_INTERVAL = go_duration(60)
+HEALTHCHECK_INTERVAL_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -62,9 +61,20 @@ class Hub(pulumi.ComponentResource):
         ]
         if args.auth_ca_pem:
             uploads.append(docker.ContainerUploadArgs(file=AUTH_CA_FILE, content=args.auth_ca_pem))
-        container = docker.Container(
+        # No `wait`: the provider polls for "healthy", which the engine reports only after a
+        # whole healthcheck interval. The readiness check waits for the hub instead, and fails
+        # `up` as soon as the container exits or restarts (components/lifecycle.py).
+        container = args.host.container(
+            self,
             f"{name}-container",
             name=names.hub,
+            role="hub",
+            healthcheck=Healthcheck(
+                ("python3", "-c", _HEALTHCHECK),
+                interval_seconds=HEALTHCHECK_INTERVAL_SECONDS,
+                start_period_seconds=60,
+            ),
+            depends_on=args.depends_on,
             image=args.image,
             networks_advanced=[
                 docker.ContainerNetworksAdvancedArgs(name=n)
@@ -75,27 +85,6 @@ class Hub(pulumi.ComponentResource):
             # DockerSpawner (docker-py) creates the user servers through the API proxy.
             envs=[f"DOCKER_HOST={args.docker_host_url}"],
             uploads=uploads,
-            restart="unless-stopped",
-            healthcheck=docker.ContainerHealthcheckArgs(
-                tests=["CMD", "python3", "-c", _HEALTHCHECK],
-                interval=HEALTHCHECK_INTERVAL,
-                timeout=go_duration(5),
-                retries=3,
-                start_period=go_duration(60),
-            ),
-            # No `wait`: the provider polls for "healthy", which the engine reports only after
-            # a whole healthcheck interval. The readiness check waits for the hub instead, and
-            # fails `up` as soon as the container exits or restarts (components/lifecycle.py).
-            destroy_grace_seconds=STOP_GRACE_SECONDS,
-            labels=label_inputs(docker.ContainerLabelArgs, {**names.labels, LABEL_ROLE: "hub"}),
-            # The provider updates a changed healthcheck in the state only, never on the engine
-            # (it is not ForceNew and Update ignores it): replace the container instead.
-            opts=args.host.child_opts(
-                self,
-                delete_before_replace=True,
-                depends_on=list(args.depends_on),
-                replace_on_changes=["healthcheck"],
-            ),
         )
         self.container_id = container.id
         self.register_outputs({"containerId": self.container_id})

@@ -14,9 +14,8 @@ import pulumi_docker as docker
 
 from hub.contract import HUB_PORT
 
-from .docker_inputs import STOP_GRACE_SECONDS, label_inputs
 from .host import DockerHost, PublishedPort
-from .naming import LABEL_ROLE, StackNames
+from .naming import StackNames
 
 PUBLIC_PORT = 8000
 API_PORT = 8001
@@ -69,9 +68,11 @@ class Proxy(pulumi.ComponentResource):
         super().__init__("jupyterhub-docker:index:Proxy", name, None, opts)
         names, publish = args.names, args.publish
         hub_url = f"http://{names.hub}:{HUB_PORT}"
-        container = docker.Container(
+        container = args.host.container(
+            self,
             f"{name}-container",
             name=names.proxy,
+            role="proxy",
             image=args.image,
             entrypoints=["/bin/sh", "-c", _LAUNCHER, "configurable-http-proxy"],
             command=[
@@ -95,11 +96,6 @@ class Proxy(pulumi.ComponentResource):
             ports=[]
             if publish is None
             else [docker.ContainerPortArgs(internal=PUBLIC_PORT, external=publish.port, ip=publish.address)],
-            restart="unless-stopped",
-            destroy_grace_seconds=STOP_GRACE_SECONDS,
-            labels=label_inputs(docker.ContainerLabelArgs, {**names.labels, LABEL_ROLE: "proxy"}),
-            # The container name is fixed, so a replacement must remove the old one first.
-            opts=args.host.child_opts(self, delete_before_replace=True),
         )
         self.container = container
         self.container_id = container.id

@@ -16,8 +16,8 @@ import bcrypt
 import pulumi
 import pulumi_docker as docker
 
-from .docker_inputs import STOP_GRACE_SECONDS, as_secret, go_duration, label_inputs
-from .host import DockerHost, PublishedPort
+from .docker_inputs import as_secret
+from .host import DockerHost, Healthcheck, PublishedPort
 from .naming import LABEL_ROLE, StackNames
 from .scripts import wait_until_ready
 
@@ -96,9 +96,13 @@ class Registry(pulumi.ComponentResource):
                     file=HTPASSWD_FILE, content=as_secret(pulumi.Output.from_input(line))
                 )
             )
-        container = docker.Container(
+        container = host.container(
+            self,
             f"{name}-container",
             name=names.registry,
+            role="registry",
+            # `up` waits with `ready` below.
+            healthcheck=Healthcheck(tuple(_PROBE)),
             image=pulled,
             command=["registry", "serve", CONFIG_FILE],
             volumes=[docker.ContainerVolumeArgs(volume_name=storage, container_path=STORAGE_DIR)],
@@ -108,20 +112,6 @@ class Registry(pulumi.ComponentResource):
             ports=[
                 docker.ContainerPortArgs(internal=PORT, external=args.publish.port, ip=args.publish.address)
             ],
-            restart="unless-stopped",
-            # Reported in `docker ps`, once a minute: the engine runs a probe for as long as the
-            # container lives. `up` waits with `ready` below instead.
-            healthcheck=docker.ContainerHealthcheckArgs(
-                tests=["CMD", *_PROBE],
-                interval=go_duration(60),
-                timeout=go_duration(5),
-                retries=3,
-            ),
-            destroy_grace_seconds=STOP_GRACE_SECONDS,
-            labels=label_inputs(docker.ContainerLabelArgs, {**names.labels, LABEL_ROLE: "registry"}),
-            # A changed healthcheck is updated in the state only (not ForceNew, ignored by
-            # the provider's Update): replace instead.
-            opts=host.child_opts(self, delete_before_replace=True, replace_on_changes=["healthcheck"]),
         )
         # Answering, probed inside the container on the Docker host (a remote one too): what
         # pushes wait for.

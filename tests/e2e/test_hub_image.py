@@ -48,5 +48,6 @@ def test_every_hub_module_of_the_checkout_imports_in_the_built_hub_image(engine:
     expected = sorted(p.stem for p in HUB.glob("*.py") if p.stem not in ("__init__", "jupyterhub_config"))
     assert found["modules"] == expected
     assert found["config"] is True
-    assert not {"Dockerfile", "requirements.txt", "jupyterhub_config.py", ".dockerignore"} & set(found["files"])
+    build_files = {"Dockerfile", "requirements.txt", "jupyterhub_config.py", ".dockerignore"}
+    assert not build_files & set(found["files"])
     assert "templates" in found["files"]
