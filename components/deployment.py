@@ -11,7 +11,6 @@ import json
 import pulumi
 import pulumi_random as random
 
-from hub.contract import Settings
 from hub.docker_policy import policy_document
 
 from .api_proxy import DockerApiProxy, DockerApiProxyArgs, docker_host_url
@@ -20,6 +19,7 @@ from .edge import Edge, EdgeArgs
 from .firewall import Firewall, FirewallArgs
 from .host import DockerHost
 from .hub import Hub, HubArgs
+from .hub_settings import GENERATED_SECRETS, secrets_document, settings_document
 from .images import BuiltImage, BuiltImageArgs, NotebookImage, NotebookImageArgs, RegistryPush
 from .lifecycle import FromHost, Readiness, ReadinessArgs, UserServers, UserServersArgs
 from .network import StackNetwork, StackNetworkArgs, UsersNetwork, UsersNetworkArgs
@@ -30,11 +30,6 @@ from .scripts import run_script
 from .self_signed import SelfSignedCertificate, SelfSignedCertificateArgs
 from .shared import SharedFolders, SharedFoldersArgs
 from .storage import DataVolume, DataVolumeArgs
-
-
-def _settings_json(settings: Settings, images: dict[str, str], default: str) -> str:
-    spawner = {**settings["spawner"], "image": images[default], "images": dict(sorted(images.items()))}
-    return json.dumps({**settings, "spawner": spawner}, indent=2, sort_keys=True)
 
 
 class JupyterHubDeployment(pulumi.ComponentResource):
@@ -63,42 +58,7 @@ class JupyterHubDeployment(pulumi.ComponentResource):
         data = DataVolume(
             f"{name}-data", DataVolumeArgs(host=host, names=names, keep_data=plan.keep_data), child
         )
-        hub_image = BuiltImage(
-            f"{name}-hub-image", BuiltImageArgs(host=host, spec=plan.hub_build, push=None), child
-        )
-        registry = None
-        push = None
-        if plan.registry is not None:
-            registry = Registry(
-                f"{name}-registry",
-                RegistryArgs(
-                    host=host,
-                    names=names,
-                    image=plan.registry.image,
-                    publish=plan.registry.publish,
-                    credentials=plan.registry.credentials,
-                    keep_data=plan.keep_data,
-                    server=plan.registry.server,
-                ),
-                child,
-            )
-            push = RegistryPush(
-                server=plan.registry.server,
-                username=None if plan.registry.credentials is None else plan.registry.credentials[0],
-                password=None
-                if plan.registry_password is None
-                else as_secret(pulumi.Output.from_input(plan.registry_password)),
-                registry=registry.ready,
-            )
-        # One image per configured entry, each present on the host before the hub starts.
-        notebooks = {
-            notebook.name: NotebookImage(
-                f"{name}-notebook-{notebook.slug}",
-                NotebookImageArgs(host=host, source=notebook.source, hub_version=plan.hub_version, push=push),
-                child,
-            )
-            for notebook in plan.notebooks
-        }
+        hub_image, registry, notebooks = self._images(name, plan, host)
 
         # The proxy's API token and the hub services' tokens: generated once, kept encrypted in
         # the state.
@@ -148,7 +108,7 @@ class JupyterHubDeployment(pulumi.ComponentResource):
 
         self.notebook_images = pulumi.Output.all(**{n: image.ref for n, image in notebooks.items()})
         settings_json = self.notebook_images.apply(
-            lambda images: _settings_json(plan.settings, images, plan.default_notebook)
+            lambda images: settings_document(plan.settings, images, plan.default_notebook)
         )
         # The hub's only way to the engine, enforcing what the hub's settings call for.
         docker_api = DockerApiProxy(
@@ -177,10 +137,7 @@ class JupyterHubDeployment(pulumi.ComponentResource):
         secrets = plan.secrets
         secrets_json = as_secret(
             pulumi.Output.all(proxy_token, metrics_token, prestart_token).apply(
-                lambda t: json.dumps(
-                    {"proxyAuthToken": t[0], "metricsToken": t[1], "prestartToken": t[2], **secrets},
-                    sort_keys=True,
-                )
+                lambda tokens: secrets_document(secrets, dict(zip(GENERATED_SECRETS, tokens, strict=True)))
             )
         )
         hub = Hub(
@@ -248,6 +205,51 @@ class JupyterHubDeployment(pulumi.ComponentResource):
             lambda refs: sorted(ref for ref in refs.values() if ref.startswith(prefix))
         )
         self.register_outputs({"url": self.url, "network": self.network, "dataVolume": self.data_volume})
+
+    def _images(
+        self, name: str, plan: DeploymentPlan, host: DockerHost
+    ) -> tuple[BuiltImage, Registry | None, dict[str, NotebookImage]]:
+        """The hub image, the stack's registry when it has one, and every notebook image (built
+        and pushed there, or pulled), each present on the host before the hub starts."""
+        child = pulumi.ResourceOptions(parent=self)
+        names = plan.names
+        hub_image = BuiltImage(
+            f"{name}-hub-image", BuiltImageArgs(host=host, spec=plan.hub_build, push=None), child
+        )
+        registry = None
+        push = None
+        if plan.registry is not None:
+            registry = Registry(
+                f"{name}-registry",
+                RegistryArgs(
+                    host=host,
+                    names=names,
+                    image=plan.registry.image,
+                    publish=plan.registry.publish,
+                    credentials=plan.registry.credentials,
+                    keep_data=plan.keep_data,
+                    server=plan.registry.server,
+                ),
+                child,
+            )
+            push = RegistryPush(
+                server=plan.registry.server,
+                username=None if plan.registry.credentials is None else plan.registry.credentials[0],
+                password=None
+                if plan.registry_password is None
+                else as_secret(pulumi.Output.from_input(plan.registry_password)),
+                registry=registry.ready,
+            )
+        # One image per configured entry, each present on the host before the hub starts.
+        notebooks = {
+            notebook.name: NotebookImage(
+                f"{name}-notebook-{notebook.slug}",
+                NotebookImageArgs(host=host, source=notebook.source, hub_version=plan.hub_version, push=push),
+                child,
+            )
+            for notebook in plan.notebooks
+        }
+        return hub_image, registry, notebooks
 
     def _isolation(
         self, name: str, plan: DeploymentPlan, host: DockerHost

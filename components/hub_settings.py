@@ -1,10 +1,16 @@
-"""The hub's two documents (hub/contract.py), rendered from the validated stack config.
+"""The hub's two documents (hub/contract.py), rendered from the validated stack config, and
+completed here too with what only the deployment knows.
 
-`render_settings` holds nothing secret; `render_secrets` is only ever called inside a secret
-Output. Each auth mode renders its own part (components/auth_config.py).
+The plan step renders both (`render_settings`, `render_secrets`) before anything registers;
+what Pulumi makes later, the notebook images' tags and the generated tokens, is added by
+`settings_document` and `secrets_document`, which the deployment calls with them. The settings
+hold nothing secret; the secrets are only ever handled inside a secret Output. Each auth mode
+renders its own part (components/auth_config.py).
 """
 
 from __future__ import annotations
+
+import json
 
 from hub.contract import (
     HUB_PORT,
@@ -155,8 +161,32 @@ def _shared_folder(entry: SharedFolderConfig, names: StackNames) -> SharedFolder
     }
 
 
+def settings_document(settings: Settings, notebook_images: dict[str, str], default: str) -> str:
+    """settings.json: the plan's settings with the notebook images' references (`default`'s the
+    spawner's image), known once Pulumi has built or pulled them."""
+    spawner = {
+        **settings["spawner"],
+        "image": notebook_images[default],
+        "images": dict(sorted(notebook_images.items())),
+    }
+    return json.dumps({**settings, "spawner": spawner}, indent=2, sort_keys=True)
+
+
 # The secrets Pulumi generates (random.RandomPassword), which the plan leaves out.
 GENERATED_SECRETS = ("proxyAuthToken", "metricsToken", "prestartToken")
+
+
+def plan_secrets(config: StackConfig) -> dict[str, str]:
+    """The secrets the plan knows: all but GENERATED_SECRETS."""
+    rendered = render_secrets(config, dict.fromkeys(GENERATED_SECRETS, ""))
+    return {key: str(value) for key, value in rendered.items() if key not in GENERATED_SECRETS}
+
+
+def secrets_document(secrets: dict[str, str], generated: dict[str, str]) -> str:
+    """secrets.json: the plan's secrets (`plan_secrets`) and the ones Pulumi generated."""
+    if set(generated) != set(GENERATED_SECRETS):
+        raise ValueError(f"generated secrets {sorted(generated)}, expected {sorted(GENERATED_SECRETS)}")
+    return json.dumps({**generated, **secrets}, sort_keys=True)
 
 
 def render_secrets(config: StackConfig, generated: dict[str, str]) -> Secrets:

@@ -24,7 +24,7 @@ from .config_files import read_acme_ca_root, read_allowed_users, read_auth_ca
 from .connection import ConnectionFiles
 from .host import ClientTls, DockerHostArgs, PublishedPort
 from .hub import WAIT_TIMEOUT_SECONDS
-from .hub_settings import GENERATED_SECRETS, render_secrets, render_settings
+from .hub_settings import plan_secrets, render_settings
 from .images import BuildSpec, build_spec, common_build_args, directory_digest, hub_jupyterhub_version
 from .naming import StackNames
 from .preflight import Preflight
@@ -374,8 +374,7 @@ def plan_deployment(
         ),
         registry=registry_settings,
     )
-    rendered = render_secrets(config, dict.fromkeys(GENERATED_SECRETS, ""))
-    secrets = {k: str(v) for k, v in rendered.items() if k not in GENERATED_SECRETS}
+    secrets = plan_secrets(config)
     return DeploymentPlan(
         names=names,
         url=url,

@@ -357,3 +357,29 @@ def test_hub_config_a_share_password_never_reaches_the_hub() -> None:
     )
     assert "smb-secret-1" not in json.dumps(settings) + json.dumps(secrets)
     assert settings["shared"][0]["source"] == "jhub-unit-shared-g"
+
+
+def test_the_documents_the_deployment_completes_are_the_ones_the_hub_is_configured_from() -> None:
+    # The plan renders without images and generated tokens; the deployment completes both with
+    # components/hub_settings.py's functions. The result must be what render_* would give with
+    # everything known, which is what the tests above configure the hub from.
+    from components.hub_settings import plan_secrets, secrets_document, settings_document
+
+    raw = {"auth": {"type": "shared-password", "password": "long-enough-password", "allowAll": True}}
+    settings, secrets = documents(raw)
+    config = parse_stack_config(raw, {"auth"})
+    planned = render_settings(
+        config,
+        NAMES,
+        notebook_images={},
+        default_image="",
+        proxy_api_url=f"http://{NAMES.proxy}:8001",
+        auth_context=CONTEXT,
+        registry=None,
+    )
+    completed = settings_document(planned, dict(settings["spawner"]["images"]), "Default")
+    assert json.loads(completed) == json.loads(json.dumps(settings))
+    generated = {"proxyAuthToken": "proxy-token", "metricsToken": "metrics", "prestartToken": "prestart"}
+    assert json.loads(secrets_document(plan_secrets(config), generated)) == dict(secrets)
+    with pytest.raises(ValueError, match="generated secrets"):
+        secrets_document(plan_secrets(config), {"proxyAuthToken": "only-one"})
