@@ -11,7 +11,7 @@ matches a login.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 from urllib.parse import urlparse
 
 from pydantic import AfterValidator, Field, SecretStr, model_validator
@@ -20,7 +20,10 @@ from hub.contract import AUTH_CA_FILE, AuthSettings, AuthType
 
 from .model_base import ConfigModel
 
-AUTH_TYPES = ("shared-password", "native", "firstuse", "github", "oidc", "ldap", "anonymous")
+# The one list of login modes is the contract's `AuthType`: the hub's appliers are keyed by it,
+# each model below declares one of them as its `type`, and the docs' table lists them in this
+# order (tests/unit/test_hub_config.py and test_docs_reference.py hold the three to it).
+AUTH_TYPES: tuple[str, ...] = get_args(AuthType)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from traitlets.config import Config
 from hub.contract import (
     DATA_DIR,
     AuthSettings,
+    AuthType,
     OidcSettings,
     Secrets,
     Settings,
@@ -213,7 +214,7 @@ def anonymous(auth: AuthSettings, secrets: Secrets, c: Config) -> None:
     c.TmpAuthenticator.allow_all = True
 
 
-AUTH_APPLIERS: dict[str, Applier] = {
+AUTH_APPLIERS: dict[AuthType, Applier] = {
     "shared-password": shared_password,
     "native": native,
     "firstuse": first_use,

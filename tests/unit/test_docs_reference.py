@@ -85,3 +85,12 @@ def test_every_page_the_readme_links_to_exists() -> None:
     missing = [t for t in targets if not (PROJECT_DIR / t).is_file()]
     assert missing == []
     assert len(readme.splitlines()) <= 250
+
+
+def test_the_authentication_page_lists_every_login_mode_in_order() -> None:
+    from components.auth_config import AUTH_TYPES
+
+    page = (DOCS / "how-to/authentication.md").read_text()
+    table = page[page.index("| mode | for |") :].split("\n\n", 1)[0]
+    modes = [re.findall(r"`([^`]+)`", row.split("|")[1])[0] for row in table.splitlines()[2:]]
+    assert modes == list(AUTH_TYPES)

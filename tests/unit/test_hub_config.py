@@ -219,10 +219,14 @@ def test_hub_config_anonymous_allows_the_generated_users() -> None:
     assert c.TmpAuthenticator.allow_all is True
 
 
-def test_hub_config_every_auth_type_has_one_applier() -> None:
-    from components.auth_config import AUTH_TYPES
+def test_hub_config_every_auth_type_has_one_applier_and_one_model() -> None:
+    from typing import get_args
 
-    assert set(apply.AUTH_APPLIERS) == set(AUTH_TYPES)
+    from components.auth_config import AUTH_TYPES, AuthConfig
+
+    assert list(apply.AUTH_APPLIERS) == list(AUTH_TYPES)
+    models = get_args(get_args(AuthConfig)[0])
+    assert [get_args(model.model_fields["type"].annotation)[0] for model in models] == list(AUTH_TYPES)
 
 
 class Group:
