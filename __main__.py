@@ -4,17 +4,17 @@ from pathlib import Path
 
 import pulumi
 
-from components.config import load_from_pulumi
 from components.deployment import JupyterHubDeployment
-from components.naming import StackNames
-from components.plan import plan_deployment
-from components.preflight import current
+from config.stack import load_from_pulumi
+from plan.deployment_plan import plan_deployment
+from plan.naming import StackNames
+from plan.preflight import current
 
 # Every problem of the config and of what it points at is reported at once, before a single
 # resource is registered, not even the root component.
 config = load_from_pulumi()
 names = StackNames(project=pulumi.get_project(), stack=pulumi.get_stack())
-# `current()`: the engine itself; under the unit tests' mocks a stand-in (components/preflight.py).
+# `current()`: the engine itself; under the unit tests' mocks a stand-in (plan/preflight.py).
 plan = plan_deployment(config, names, Path(__file__).resolve().parent, current())
 
 hub = JupyterHubDeployment("jupyterhub", plan)

@@ -21,7 +21,7 @@ from pathlib import Path
 import docker
 
 from bench.bench import throwaway_stack
-from components.naming import LABEL_PROJECT, LABEL_ROLE, LABEL_STACK
+from plan.naming import LABEL_PROJECT, LABEL_ROLE, LABEL_STACK
 from tests.deployers import PROJECT_DIR
 from tests.e2e.conftest import TEST_IMAGES
 

@@ -3,7 +3,7 @@
 The hub reaches the engine through it (DOCKER_HOST), over an internal network that only the two
 join: nothing else can reach it, and it reaches nothing but the socket. It runs the hub image's
 `hub.docker_api_proxy` with the policy the program derives from the hub's own settings
-(hub/docker_policy.py), so code running in the hub can start and stop this stack's user servers
+(hub/api_proxy/docker_policy.py), so code running in the hub can start and stop this stack's user servers
 and nothing else. Never published.
 """
 
@@ -14,11 +14,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
-from hub.docker_policy import POLICY_FILE, PORT
-
-from .docker_inputs import label_inputs
-from .host import DockerHost, Healthcheck
-from .naming import StackNames
+from components.docker_inputs import label_inputs
+from components.host import DockerHost, Healthcheck
+from hub.api_proxy.docker_policy import POLICY_FILE, PORT
+from plan.naming import StackNames
 
 # Listening is enough (it answers /_ping without a policy check): bash's /dev/tcp, not a Python
 # process per probe, which the engine starts every interval for as long as the container lives.

@@ -1,7 +1,7 @@
 """JupyterHubDeployment: the root component, wiring the graph (docs/architecture.md).
 
 It only wires resources: everything that can fail on bad input already happened in the plan
-step (components/plan.py), before this component registered.
+step (plan/deployment_plan.py), before this component registered.
 """
 
 from __future__ import annotations
@@ -11,25 +11,23 @@ import json
 import pulumi
 import pulumi_random as random
 
-from hub.docker_policy import policy_document
-
-from .api_proxy import DockerApiProxy, DockerApiProxyArgs, docker_host_url
-from .docker_inputs import as_secret
-from .edge import Edge, EdgeArgs
-from .firewall import Firewall, FirewallArgs
-from .host import DockerHost
-from .hub import Hub, HubArgs
-from .hub_settings import GENERATED_SECRETS, secrets_document, settings_document
-from .images import BuiltImage, BuiltImageArgs, NotebookImage, NotebookImageArgs, RegistryPush
-from .lifecycle import FromHost, Readiness, ReadinessArgs, UserServers, UserServersArgs
-from .network import StackNetwork, StackNetworkArgs, UsersNetwork, UsersNetworkArgs
-from .plan import DeploymentPlan
-from .proxy import Proxy, ProxyArgs
-from .registry import Registry, RegistryArgs
-from .scripts import run_script
-from .self_signed import SelfSignedCertificate, SelfSignedCertificateArgs
-from .shared import SharedFolders, SharedFoldersArgs
-from .storage import DataVolume, DataVolumeArgs
+from components.api_proxy import DockerApiProxy, DockerApiProxyArgs, docker_host_url
+from components.docker_inputs import as_secret
+from components.edge import Edge, EdgeArgs
+from components.firewall import Firewall, FirewallArgs
+from components.host import DockerHost
+from components.hub import DataVolume, DataVolumeArgs, Hub, HubArgs
+from components.images import BuiltImage, BuiltImageArgs, NotebookImage, NotebookImageArgs, RegistryPush
+from components.lifecycle import FromHost, Readiness, ReadinessArgs, UserServers, UserServersArgs
+from components.network import StackNetwork, StackNetworkArgs, UsersNetwork, UsersNetworkArgs
+from components.proxy import Proxy, ProxyArgs
+from components.registry import Registry, RegistryArgs
+from components.self_signed import SelfSignedCertificate, SelfSignedCertificateArgs
+from components.shared import SharedFolders, SharedFoldersArgs
+from host_scripts import run_script
+from hub.api_proxy.docker_policy import policy_document
+from plan.deployment_plan import DeploymentPlan
+from plan.hub_settings import GENERATED_SECRETS, secrets_document, settings_document
 
 
 class JupyterHubDeployment(pulumi.ComponentResource):

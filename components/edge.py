@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
-from .caddyfile import (
+from components.host import DockerHost, PublishedPort
+from plan.caddyfile import (
     ACME_ROOT_FILE,
     CADDYFILE,
     CERT_FILE,
@@ -20,8 +21,7 @@ from .caddyfile import (
     EDGE_HTTPS_PORT,
     KEY_FILE,
 )
-from .host import DockerHost, PublishedPort
-from .naming import LABEL_ROLE, StackNames
+from plan.naming import LABEL_ROLE, StackNames
 
 
 @dataclass(frozen=True)

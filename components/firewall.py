@@ -16,14 +16,13 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
+from components.host import DockerHost, Healthcheck
+from components.images import BuildSpec, BuiltImage, BuiltImageArgs
 from firewall.reconcile import APPLIED
 from firewall.rules import chain_name
+from host_scripts import wait_until_ready
 from hub.contract import HUB_PORT
-
-from .host import DockerHost, Healthcheck
-from .images import BuildSpec, BuiltImage, BuiltImageArgs
-from .naming import StackNames
-from .scripts import wait_until_ready
+from plan.naming import StackNames
 
 WAIT_TIMEOUT_SECONDS = 60
 

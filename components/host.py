@@ -21,9 +21,9 @@ import pulumi
 import pulumi_command as command
 import pulumi_docker as docker
 
-from .docker_inputs import STOP_GRACE_SECONDS, as_secret, go_duration, label_inputs
-from .naming import LABEL_ROLE, LABEL_STACK, StackNames
-from .scripts import PYTHON, run_script, script
+from components.docker_inputs import STOP_GRACE_SECONDS, as_secret, go_duration, label_inputs
+from host_scripts import PYTHON, run_script, script
+from plan.naming import LABEL_ROLE, LABEL_STACK, StackNames
 
 
 @dataclass(frozen=True)

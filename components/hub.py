@@ -1,4 +1,5 @@
-"""The hub container: JupyterHub with DockerSpawner, its settings and secrets uploaded."""
+"""The hub: its container (JupyterHub with DockerSpawner, its settings and secrets uploaded) and its
+data volume (the hub's sqlite database and cookie secret)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,15 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
+from components.host import DockerHost, Healthcheck
 from hub.contract import AUTH_CA_FILE, DATA_DIR, HUB_PORT, SECRETS_FILE, SETTINGS_FILE
-
-from .host import DockerHost, Healthcheck
-from .naming import StackNames
+from plan.naming import LABEL_ROLE, StackNames
 
 _HEALTHCHECK = (
     f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{HUB_PORT}/hub/health', timeout=4)"
 )
 # How long `pulumi up` waits for the hub to answer before it fails (the readiness check,
-# components/scripts/wait_for_hub.py, which fails at once when the container exits or restarts).
+# host_scripts/wait_for_hub.py, which fails at once when the container exits or restarts).
 # An auth mode may need more (`start_allowance_seconds`: reading an OIDC discovery document).
 WAIT_TIMEOUT_SECONDS = 60
 # The engine runs the healthcheck for as long as the hub lives, each probe a Python process
@@ -88,3 +88,26 @@ class Hub(pulumi.ComponentResource):
         )
         self.container_id = container.id
         self.register_outputs({"containerId": self.container_id})
+
+
+@dataclass(frozen=True)
+class DataVolumeArgs:
+    host: DockerHost
+    names: StackNames
+    # A stack that keeps its data leaves the volume on the host when it is destroyed.
+    keep_data: bool
+
+
+class DataVolume(pulumi.ComponentResource):
+    name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: DataVolumeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("jupyterhub-docker:index:DataVolume", name, None, opts)
+        self.name = args.host.volume(
+            self,
+            f"{name}-volume",
+            name=args.names.data_volume,
+            labels={**args.names.labels, LABEL_ROLE: "hub-data"},
+            keep=args.keep_data,
+        )
+        self.register_outputs({"name": self.name})

@@ -20,11 +20,11 @@ from typing import Any
 import pulumi
 import pulumi_docker as docker
 
-from .config import ImagesConfig, config_problem, resolve_path
-from .config_files import read_pem_file
-from .dockerignore import context_files
-from .host import DockerHost
-from .scripts import run_script
+from components.host import DockerHost
+from config.files import read_pem_file
+from config.stack import ImagesConfig, config_problem, resolve_path
+from host_scripts import run_script
+from plan.dockerignore import context_files
 
 
 def context_hash(context: Path, dockerfile: str, build_args: dict[str, str]) -> str:

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_command as command
 
-from .host import DockerHost
-from .naming import LABEL_ROLE, StackNames
-from .scripts import PYTHON, run_script, script, source
+from components.host import DockerHost
+from host_scripts import PYTHON, run_script, script, source
+from plan.naming import LABEL_ROLE, StackNames
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ class ReadinessArgs:
 
 class Readiness(pulumi.ComponentResource):
     """`pulumi up` returns only once the hub answers through the public URL, and fails as soon
-    as the hub container exits or restarts (components/scripts/wait_for_hub.py)."""
+    as the hub container exits or restarts (host_scripts/wait_for_hub.py)."""
 
     message: pulumi.Output[str]
 

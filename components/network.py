@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
-from .docker_inputs import label_inputs
-from .host import DockerHost
-from .naming import StackNames
+from components.docker_inputs import label_inputs
+from components.host import DockerHost
+from plan.naming import StackNames
 
 
 @dataclass(frozen=True)

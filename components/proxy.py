@@ -12,10 +12,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
+from components.host import DockerHost, PublishedPort
 from hub.contract import HUB_PORT
-
-from .host import DockerHost, PublishedPort
-from .naming import StackNames
+from plan.naming import StackNames
 
 PUBLIC_PORT = 8000
 API_PORT = 8001

@@ -16,10 +16,10 @@ import bcrypt
 import pulumi
 import pulumi_docker as docker
 
-from .docker_inputs import as_secret
-from .host import DockerHost, Healthcheck, PublishedPort
-from .naming import LABEL_ROLE, StackNames
-from .scripts import wait_until_ready
+from components.docker_inputs import as_secret
+from components.host import DockerHost, Healthcheck, PublishedPort
+from host_scripts import wait_until_ready
+from plan.naming import LABEL_ROLE, StackNames
 
 CONFIG_FILE = "/etc/docker/registry/config.yml"
 HTPASSWD_FILE = "/etc/docker/registry/htpasswd"

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_tls as tls
 
-from .docker_inputs import as_secret
-from .naming import StackNames
+from components.docker_inputs import as_secret
+from plan.naming import StackNames
 
 CA_VALIDITY_HOURS = 24 * 365 * 10
 # Browsers refuse server certificates valid for more than 398 days.

@@ -1,5 +1,5 @@
 """SharedFolders: the Docker volumes behind `jupyterhub-docker:shared`, and the check that the
-Docker host can mount every folder before the hub starts (components/scripts/check_mounts.py).
+Docker host can mount every folder before the hub starts (host_scripts/check_mounts.py).
 
 The hub mounts them into each user's server at start (hub/apply.py `shared_mount`); Pulumi
 owns the volumes: a stack-owned one is kept with `keepData` like the homes, a CIFS/NFS one only
@@ -15,10 +15,10 @@ import pulumi
 import pulumi_command as command
 import pulumi_docker as docker
 
-from .docker_inputs import label_inputs
-from .host import DockerHost
-from .naming import LABEL_ROLE, StackNames
-from .scripts import run_script
+from components.docker_inputs import label_inputs
+from components.host import DockerHost
+from host_scripts import run_script
+from plan.naming import LABEL_ROLE, StackNames
 
 # The notebook images' user (uid 1000, as in docker-stacks and notebook/Dockerfile): owner of a
 # stack-owned folder's top directory, so its writers can write.

@@ -2,7 +2,7 @@
 
 `configure(c, settings, secrets)` maps them onto JupyterHub's traits; jupyterhub_config.py only
 loads the files and calls it. Each login method is one applier in `AUTH_APPLIERS`, keyed by the
-`auth.type` its model in components/auth_config.py renders. Everything stack-specific arrives
+`auth.type` its model in config/auth.py renders. Everything stack-specific arrives
 in the documents, so the same image serves every stack, and no Python is generated.
 """
 
@@ -30,10 +30,10 @@ from hub.contract import (
 )
 from hub.hardening import create_kwargs, host_config
 from hub.names import escape
-from hub.profiles import StackSpawner
 from hub.servers import configure_servers, home_volume
-from hub.swarm_spawner import StackSwarmSpawner
-from hub.throughput import configure_throughput
+from hub.spawners.profiles import StackSpawner
+from hub.spawners.swarm_spawner import StackSwarmSpawner
+from hub.spawners.throughput import configure_throughput
 
 DISCOVERY_TIMEOUT = 120  # seconds the hub waits at start for the OIDC provider's discovery
 EVENT_LOOP_RESOLUTION = 0.5  # seconds
@@ -228,7 +228,7 @@ AUTH_APPLIERS: dict[AuthType, Applier] = {
 def _spawner(c: Config, settings: Settings, secrets: Secrets) -> None:
     spawner = spawner_settings = settings["spawner"]
     # DockerSpawner, with a clear message when a profile's GPUs cannot be given; on a swarm,
-    # services spread over its nodes (hub/swarm_spawner.py).
+    # services spread over its nodes (hub/spawners/swarm_spawner.py).
     swarm = spawner["orchestrator"] == "swarm"
     c.JupyterHub.spawner_class = StackSwarmSpawner if swarm else StackSpawner
     c.DockerSpawner.image = spawner["image"]
@@ -255,7 +255,7 @@ def _spawner(c: Config, settings: Settings, secrets: Secrets) -> None:
     # the containers and home volumes it never created itself.
     c.DockerSpawner.extra_create_kwargs = create_kwargs(spawner["labels"], spawner["startsAsRoot"])
     # No capabilities, no new privileges, a PIDs limit, optionally a read-only root filesystem
-    # (hub/hardening.py); a profile's choice rebuilds both at its start (hub/profiles.py).
+    # (hub/hardening.py); a profile's choice rebuilds both at its start (hub/spawners/profiles.py).
     c.DockerSpawner.extra_host_config = host_config(spawner, spawner["startsAsRoot"], spawner["memGuarantee"])
     c.DockerSpawner.mem_limit = memory_bytes(spawner["memLimit"])
     # A Swarm service's reservation (swarmspawner.py); containers carry it in the host config.

@@ -1,7 +1,7 @@
 """The contract between the Pulumi program and the hub: the two documents the hub reads.
 
 The program renders `settings.json` (nothing secret) and `secrets.json` from the validated stack
-config (components/hub_settings.py); the hub image ships this module and reads both through the
+config (plan/hub_settings.py); the hub image ships this module and reads both through the
 same types (hub/apply.py). A key renamed on one side and not the other is a type error, not a
 hub that silently ignores a setting.
 
@@ -23,7 +23,7 @@ AUTH_CA_FILE = "/etc/jupyterhub/auth-ca.pem"
 DATA_DIR = "/srv/jupyterhub/data"
 HUB_PORT = 8081
 # Which servers workshop.prestart started ({"<user>": "<started timestamp>"}), read by the
-# idle culler's arbiter (hub/culler_config.py); on the data volume, writable only in the hub.
+# idle culler's arbiter (hub/culler/culler_config.py); on the data volume, writable only in the hub.
 PRESTARTED_FILE = f"{DATA_DIR}/prestarted.json"
 
 AuthType = Literal["shared-password", "native", "firstuse", "github", "oidc", "ldap", "anonymous"]
@@ -116,7 +116,7 @@ class RegistrySettings(TypedDict):
 
 class SpawnerSettings(TypedDict):
     # "docker": containers on the one engine; "swarm": services over a swarm's nodes
-    # (hub/swarm_spawner.py).
+    # (hub/spawners/swarm_spawner.py).
     orchestrator: Literal["docker", "swarm"]
     image: str
     # Offered at spawn time when there is more than one; nothing else can be requested.
@@ -223,7 +223,7 @@ class Settings(TypedDict):
     auth: AuthSettings
     registry: RegistrySettings | None
     spawner: SpawnerSettings
-    # Shared folders (components/shared_config.py); absent when the stack has none.
+    # Shared folders (config/shared.py); absent when the stack has none.
     shared: NotRequired[list[SharedFolderSettings]]
     # jupyterhub-idle-culler as a hub service; None when culler.enabled is off.
     culler: CullerSettings | None

@@ -1,4 +1,4 @@
-"""The stack's Docker API proxy: the hub's only way to the engine (hub/docker_policy.py decides).
+"""The stack's Docker API proxy: the hub's only way to the engine (hub/api_proxy/docker_policy.py decides).
 
 It runs from the hub image in its own container, the only one of the stack with the engine's
 socket, on a network that only the hub joins (components/api_proxy.py). HTTP is handled by
@@ -27,8 +27,8 @@ import docker
 import requests
 from tornado import httpserver, ioloop, web
 
-from hub.api_request import canonical_body
-from hub.docker_policy import (
+from hub.api_proxy.api_request import canonical_body
+from hub.api_proxy.docker_policy import (
     API_VERSION,
     INFO_FIELDS,
     NO_BODY,
@@ -44,7 +44,7 @@ from hub.docker_policy import (
     is_user_server,
     read_request,
 )
-from hub.service_policy import is_user_service
+from hub.api_proxy.service_policy import is_user_service
 
 log = logging.getLogger("docker-api-proxy")
 _CONTAINER_SEGMENT = re.compile(r"(/containers/)[^/?]+")
@@ -56,7 +56,7 @@ FORWARDED_HEADERS = ("Content-Type", "X-Registry-Auth")
 # A stop waits for the server to exit (DockerSpawner: 10 s, then SIGKILL) and a pull may be
 # slow; docker-py's own client waits 60 s by default, the hub's gives up before this.
 ENGINE_TIMEOUT = 300
-# As many requests at once as the hub's docker-py pool sends (hub/throughput.py).
+# As many requests at once as the hub's docker-py pool sends (hub/spawners/throughput.py).
 THREADS = 10
 
 
@@ -121,7 +121,7 @@ class ProxyHandler(web.RequestHandler):
 
     async def _handle(self) -> None:
         request = self.request
-        # Read once (hub/api_request.py): the policy decides on what was read, and the engine is
+        # Read once (hub/api_proxy/api_request.py): the policy decides on what was read, and the engine is
         # sent what was decided, encoded again; the client's target and body go no further.
         read = read_request(request.method or "GET", request.uri or "", request.body or b"")
         decision: Decision | Missing = read if isinstance(read, Refused) else _decided(self.policy, read)
@@ -215,7 +215,8 @@ class ProxyHandler(web.RequestHandler):
     async def _check_home(self, volume: str) -> Decision:
         """A home the create mounts: new (the engine creates it with the homes' labels, which
         the policy checked), or one of this stack's by the engine's own labels. On a swarm the
-        manager sees no node's volumes; names and labels are checked there (hub/service_policy.py)."""
+        manager sees no node's volumes; names and labels are checked there
+        (hub/api_proxy/service_policy.py)."""
         inspected = await self.engine.request(
             "GET", f"/v{API_VERSION}/volumes/{quote(volume, safe='')}", None, {}
         )

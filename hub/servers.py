@@ -13,16 +13,16 @@ from traitlets.config import Config
 
 from hub.admission import admission
 from hub.contract import Secrets, Settings, memory_bytes
-from hub.profiles import allowed, apply_profiles, options_from_form, render_form
+from hub.spawners.profiles import allowed, apply_profiles, options_from_form, render_form
 
-CULLER_CONFIG = str(Path(__file__).with_name("culler_config.py"))
+CULLER_CONFIG = str(Path(__file__).parent / "culler" / "culler_config.py")
 # How often activity reaches the hub, at most: the servers' reports (JUPYTERHUB_ACTIVITY_INTERVAL,
 # jupyterhub/singleuser/extension.py) and the hub's poll of the proxy's routes
 # (JupyterHub.last_activity_interval); both default to 300 s, too coarse for a short timeout.
 MAX_ACTIVITY_INTERVAL = 300
 # Spawns the hub accepts at once when the stack does not say: per CPU of the Docker host, with
 # a floor so a class of 30-50 logging in together is queued, not refused ("Too many users
-# trying to log in"). How many of them boot at once is the boot queue's (hub/throughput.py).
+# trying to log in"). How many of them boot at once is the boot queue's (hub/spawners/throughput.py).
 SPAWNS_PER_CPU = 25
 MIN_CONCURRENT_SPAWNS = 50
 # Share of the host's memory the servers' limits may add up to.

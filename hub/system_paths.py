@@ -1,9 +1,9 @@
 """Paths no shared folder or home may use: on the Docker host (a bind's source) and in the
 image (a mount's target).
 
-The program refuses them at preview (components/shared_config.py, components/config.py) and the
+The program refuses them at preview (config/shared.py, config/stack.py) and the
 Docker API proxy refuses the same binds and targets in any create it is sent
-(hub/container_policy.py, hub/service_policy.py), so a settings file written by hand, or a
+(hub/api_proxy/container_policy.py, hub/api_proxy/service_policy.py), so a settings file written by hand, or a
 program older than this rule, cannot hand users the host either.
 """
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from components.naming import StackNames
+from plan.naming import StackNames
 
 from .backup import backup, restore
 from .engine import Engine, OpsError

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.naming import LABEL_ROLE, LABEL_STACK, StackNames
+from plan.naming import LABEL_ROLE, LABEL_STACK, StackNames
 
 from .engine import Engine, OpsError
 

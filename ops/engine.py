@@ -2,7 +2,7 @@
 
 The host comes from `Pulumi.<stack>.yaml` (`jupyterhub-docker:dockerHost`, plain config); an
 ssh:// or tcp:// host is reached through the client files the last `pulumi preview` or `up`
-wrote (components/connection.py), so no secret is read here.
+wrote (plan/connection.py), so no secret is read here.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import IO, Any
 
 import yaml
 
-from components.config import NAMESPACE
-from components.connection import ConnectionFiles
+from config.stack import NAMESPACE
+from plan.connection import ConnectionFiles
 
 
 class OpsError(RuntimeError):

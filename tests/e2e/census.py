@@ -21,7 +21,7 @@ from typing import Any
 
 import docker
 
-from components.naming import LABEL_STACK
+from plan.naming import LABEL_STACK
 from tests import janitor
 
 

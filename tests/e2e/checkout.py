@@ -8,7 +8,18 @@ from pathlib import Path
 from tests.deployers import PROJECT_DIR
 
 # What a clone holds that the program needs; never .jhub-docker/, .venv/ or caches.
-PROGRAM = ("Pulumi.yaml", "__main__.py", "requirements.txt", "components", "firewall", "hub", "notebook")
+PROGRAM = (
+    "Pulumi.yaml",
+    "__main__.py",
+    "requirements.txt",
+    "config",
+    "plan",
+    "components",
+    "host_scripts",
+    "firewall",
+    "hub",
+    "notebook",
+)
 
 
 def fresh_checkout(destination: Path) -> Path:

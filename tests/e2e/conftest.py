@@ -20,7 +20,7 @@ import pytest
 import requests
 import yaml
 
-from components.naming import LABEL_STACK
+from plan.naming import LABEL_STACK
 from tests import grouping, janitor
 from tests.deployers import (
     AutomationDeployer,

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import docker
 from tornado import httpserver, netutil, web
 
+from hub.api_proxy.docker_policy import PolicyDocument
 from hub.docker_api_proxy import Engine, ProxyHandler
-from hub.docker_policy import PolicyDocument
 
 
 @contextlib.contextmanager

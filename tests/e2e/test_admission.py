@@ -55,7 +55,7 @@ def test_admission_twenty_people_logging_in_at_once_on_the_defaults_all_get_a_se
 
     hub_log = engine.containers.get(f"{stack.prefix}-hub").logs().decode()
     assert "Active user limit exceeded" not in hub_log
-    assert "Using Spawner: hub.throughput.QueuedStackSpawner" in hub_log
+    assert "Using Spawner: hub.spawners.throughput.QueuedStackSpawner" in hub_log
     servers = engine.containers.list(filters={"name": f"{stack.prefix}-user-"})
     assert len(servers) == CLASS
     # Each is guaranteed 512 MiB on the host and capped at 2 GiB.

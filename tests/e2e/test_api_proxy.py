@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import docker
 import pytest
 
-from components.naming import LABEL_ROLE
+from plan.naming import LABEL_ROLE
 from tests.e2e.conftest import ADMIN_PASSWORD, USER_PASSWORD, Deployment, StackFactory, stack_objects
 from tests.e2e.hubclient import HubUser
 

@@ -23,8 +23,8 @@ from typing import Any
 import docker
 import pytest
 
-from components.naming import StackNames
-from hub.docker_policy import PolicyDocument, policy_document
+from hub.api_proxy.docker_policy import PolicyDocument, policy_document
+from plan.naming import StackNames
 from tests import janitor
 from tests.deployers import DeployError
 from tests.e2e.conftest import TEST_IMAGES, StackFactory, stack_objects

@@ -415,7 +415,7 @@ def test_real_engine_provider_settings_left_out_come_from_the_environment(
 
     # An empty setting is an unset one (kreuzwerker's `EnvDefaultFunc`s): giving `""` does not
     # keep the environment out. Seen with the real CLI; the harness had modelled the opposite,
-    # and the program relied on it (it now refuses these variables: components/provider_environment.py).
+    # and the program relied on it (it now refuses these variables: plan/provider_environment.py).
     probe.program(
         """
         explicit = docker.Provider("explicit", host="unix:///var/run/docker.sock", cert_path="",

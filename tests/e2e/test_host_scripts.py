@@ -1,4 +1,4 @@
-"""The scripts `up` runs on the Docker host before anything is created (components/scripts/),
+"""The scripts `up` runs on the Docker host before anything is created (host_scripts/),
 run as pulumi-command runs them, against the real engine."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import docker
 import pytest
 
 from components.images import JUPYTERHUB_VERSION_LABEL
-from components.scripts import script
+from host_scripts import script
 from tests.deployers import PROJECT_DIR
 from tests.e2e.conftest import free_port
 
@@ -172,7 +172,7 @@ def mounts_check(docker_host: str, folders: dict[str, Path]) -> subprocess.Compl
             "DOCKER_HOST": docker_host,
             "JHUB_SHARED": json.dumps(shared),
             "JHUB_SHARED_OWNER": "1000",
-            # The stack's probe image (components/plan.py: the proxy's), which has no realpath:
+            # The stack's probe image (plan/deployment_plan.py: the proxy's), which has no realpath:
             # the host's answers, through chroot.
             "JHUB_PROBE_IMAGE": "local/configurable-http-proxy:bookworm",
             "JHUB_PROBE_NAME": f"jhub-{stack}-mount-probe",

@@ -8,29 +8,42 @@ import json
 
 import docker
 
-from components.config import ImagesConfig
 from components.images import common_build_args, context_hash
+from config.stack import ImagesConfig
 from tests.deployers import PROJECT_DIR, extra_ca_file
 from tests.e2e.conftest import TEST_IMAGES
 
 HUB = PROJECT_DIR / "hub"
-# Imports each module of the package as found in the image (the culler's config file, which
-# the culler loads by its path, as traitlets loads it), and lists what else is there.
+# Imports each module of the package and its subpackages as found in the image (the culler's
+# config file, which the culler loads by its path, as traitlets loads it), and lists what else
+# is at the top.
 PROBE = """
 import importlib, json, os, pkgutil, hub
 from traitlets.config.loader import PyFileConfigLoader
-names = sorted(m.name for m in pkgutil.iter_modules(hub.__path__))
+names = sorted(m.name for m in pkgutil.walk_packages(hub.__path__, "hub."))
 for name in names:
-    if name == "culler_config":
-        PyFileConfigLoader("culler_config.py", hub.__path__[0]).load_config()
+    if name == "hub.culler.culler_config":
+        PyFileConfigLoader("culler_config.py", os.path.join(hub.__path__[0], "culler")).load_config()
     else:
-        importlib.import_module("hub." + name)
+        importlib.import_module(name)
 print(json.dumps({
     "modules": names,
     "files": sorted(os.listdir(hub.__path__[0])),
     "config": os.path.isfile("/etc/jupyterhub/jupyterhub_config.py"),
 }))
 """
+
+
+def checkout_modules() -> list[str]:
+    """hub.<module> and hub.<package>[.<module>] for every file of the checkout's hub/ but the
+    config file, which the image moves out of the package."""
+    names = []
+    for path in HUB.rglob("*.py"):
+        parts = path.relative_to(HUB).with_suffix("").parts
+        if parts == ("jupyterhub_config",) or parts == ("__init__",):
+            continue
+        names.append(".".join(("hub", *parts[:-1])) if parts[-1] == "__init__" else ".".join(("hub", *parts)))
+    return sorted(names)
 
 
 def test_every_hub_module_of_the_checkout_imports_in_the_built_hub_image(engine: docker.DockerClient) -> None:
@@ -45,8 +58,8 @@ def test_every_hub_module_of_the_checkout_imports_in_the_built_hub_image(engine:
     finally:
         engine.images.remove(tag, force=True)
     found = json.loads(output.decode().strip().splitlines()[-1])
-    expected = sorted(p.stem for p in HUB.glob("*.py") if p.stem not in ("__init__", "jupyterhub_config"))
-    assert found["modules"] == expected
+    assert found["modules"] == checkout_modules()
+    assert "hub.spawners.throughput" in found["modules"]
     assert found["config"] is True
     build_files = {"Dockerfile", "requirements.txt", "jupyterhub_config.py", ".dockerignore"}
     assert not build_files & set(found["files"])

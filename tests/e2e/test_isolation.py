@@ -21,7 +21,7 @@ import docker
 import pytest
 
 from firewall.rules import chain_name
-from hub.docker_policy import PORT as DOCKER_API_PORT
+from hub.api_proxy.docker_policy import PORT as DOCKER_API_PORT
 from tests.e2e.conftest import USER_PASSWORD, Deployment, StackFactory, stack_objects
 from tests.e2e.hubclient import HubUser
 from tests.e2e.polling import eventually

@@ -27,8 +27,8 @@ from docker.models.services import Service
 from docker.types import Mount, RestartPolicy
 
 from components.lifecycle import UserServersArgs, user_servers_environment, user_servers_script
-from components.naming import LABEL_ROLE, LABEL_STACK, StackNames
-from components.scripts import PYTHON
+from host_scripts import PYTHON
+from plan.naming import LABEL_ROLE, LABEL_STACK, StackNames
 from tests.e2e.conftest import TEST_IMAGES
 from tests.e2e.polling import eventually
 from tests.peers.swarm import peer as swarm_peer

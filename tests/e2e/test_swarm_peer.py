@@ -21,7 +21,7 @@ import pytest
 from docker.models.services import Service
 from docker.types import Mount, ServiceMode
 
-from hub.swarm_spawner import StackSwarmSpawner
+from hub.spawners.swarm_spawner import StackSwarmSpawner
 from tests import janitor
 from tests.e2e.conftest import TEST_IMAGES
 from tests.e2e.polling import eventually

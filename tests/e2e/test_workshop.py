@@ -6,7 +6,7 @@ import json
 
 import docker
 
-from components.naming import LABEL_PROJECT, LABEL_STACK
+from plan.naming import LABEL_PROJECT, LABEL_STACK
 from tests.e2e.conftest import ADMIN_PASSWORD, USER_PASSWORD, WELCOME, Deployment, hub_up
 from tests.e2e.hubclient import HubUser
 from tests.e2e.polling import eventually

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import yaml
 
-from components import preflight
-from components.preflight import EnginePreflight, StandInPreflight
+from plan import preflight
+from plan.preflight import EnginePreflight, StandInPreflight
 
 from . import stackconfig
 from .runner import Run, program_error_text, project_options
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             settings=args.set,
         )
         started = time.monotonic()
-        # Recording runs no step on an engine, so it asks none either (components/preflight.py).
+        # Recording runs no step on an engine, so it asks none either (plan/preflight.py).
         chosen = EnginePreflight() if args.action != "record" or args.real_preflight else StandInPreflight()
         try:
             with preflight.use(chosen):

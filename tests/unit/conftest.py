@@ -3,7 +3,7 @@
 Each run is `python -m tests.harness record` in a subprocess: the Pulumi runtime is global
 state, and a fresh process per run is the only way to run the program twice faithfully. No
 Docker engine is needed: the plan step's question to the engine is answered by a stand-in
-(components/preflight.py), unless a test asks for the real one (`real_preflight`).
+(plan/preflight.py), unless a test asks for the real one (`real_preflight`).
 """
 
 from __future__ import annotations

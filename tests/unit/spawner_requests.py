@@ -5,7 +5,7 @@ settings document) runs against `EngineStandIn`, a requests adapter mounted into
 own client: every request is serialised by docker-py exactly as it goes over the wire, and the
 stand-in answers as an engine would for one server's life. Nothing of the policy is modelled
 here: the policy tests feed these requests, unchanged or mutated, to the proxy's own request
-reader (hub/api_request.py) and policy.
+reader (hub/api_proxy/api_request.py) and policy.
 """
 
 from __future__ import annotations
@@ -22,11 +22,19 @@ import docker
 import requests
 from jupyterhub.objects import Hub
 
-from components.naming import StackNames
-from hub import swarm_spawner
-from hub.docker_policy import NO_BODY, Decision, Forward, PolicyDocument, Refused, decide, read_request
-from hub.profiles import StackSpawner
-from hub.swarm_spawner import StackSwarmSpawner
+from hub.api_proxy.docker_policy import (
+    NO_BODY,
+    Decision,
+    Forward,
+    PolicyDocument,
+    Refused,
+    decide,
+    read_request,
+)
+from hub.spawners import swarm_spawner
+from hub.spawners.profiles import StackSpawner
+from hub.spawners.swarm_spawner import StackSwarmSpawner
+from plan.naming import StackNames
 from tests.unit.test_hub_config import NAMES, configured, documents
 
 SERVICE_ID = "k3v9x2m1q8w7e6r5t4y3u2i1o"
@@ -169,7 +177,7 @@ def start(raw: dict[str, Any], names: StackNames = NAMES, **kwargs: Any) -> tupl
     client = docker.APIClient(base_url=ENGINE, version="1.41")
     client.mount("http://", engine)
     spawner = make_spawner(raw, client, names=names, **kwargs)
-    # The stack's spawner itself, without the boot queue around it (hub/throughput.py), which
+    # The stack's spawner itself, without the boot queue around it (hub/spawners/throughput.py), which
     # would wait for the server to answer over HTTP.
     base = StackSwarmSpawner if spawner_settings["orchestrator"] == "swarm" else StackSpawner
 
@@ -190,7 +198,7 @@ def created(raw: dict[str, Any], names: StackNames = NAMES, **kwargs: Any) -> Re
 
 
 def ask_raw(policy: PolicyDocument, method: str, target: str, raw: bytes = b"") -> Decision:
-    """The proxy's decision on a request as sent: read (hub/api_request.py), then decided."""
+    """The proxy's decision on a request as sent: read (hub/api_proxy/api_request.py), then decided."""
     request = read_request(method, target, raw)
     return request if isinstance(request, Refused) else decide(policy, request)
 

@@ -21,8 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.api_request import canonical_body
-from hub.docker_policy import Forward, PolicyDocument, Refused
+from hub.api_proxy.api_request import canonical_body
+from hub.api_proxy.docker_policy import Forward, PolicyDocument, Refused
 from tests.engine_decoder.client import EngineDecoder, EngineRefusedError
 from tests.unit.spawner_requests import ask_raw, start
 from tests.unit.test_docker_policy import FULL, PLAIN, policy_for

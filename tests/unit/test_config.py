@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from components.auth_config import NativeAuth, SharedPasswordAuth
-from components.config import ConfigError, parse_stack_config
+from config.auth import NativeAuth, SharedPasswordAuth
+from config.stack import ConfigError, parse_stack_config
 
 SHARED: dict[str, Any] = {"type": "shared-password", "allowAll": True, "password": "long-enough"}
 

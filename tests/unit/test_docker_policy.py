@@ -1,6 +1,7 @@
-"""The Docker API proxy's policy (hub/docker_policy.py, hub/container_policy.py), read through
-the proxy's own request reader (hub/api_request.py), on the requests the hub's real spawner
-sends (tests/unit/spawner_requests.py), and on what an attacker in the hub would send instead.
+"""The Docker API proxy's policy (hub/api_proxy/docker_policy.py, hub/api_proxy/container_policy.py),
+read through the proxy's own request reader (hub/api_proxy/api_request.py), on the requests the
+hub's real spawner sends (tests/unit/spawner_requests.py), and on what an attacker in the hub
+would send instead.
 The e2e tests (tests/e2e/test_api_proxy.py, test_api_proxy_bypass.py) prove the same through
 the real proxy in front of the real engine."""
 
@@ -13,9 +14,8 @@ from typing import Any
 
 import pytest
 
-from hub.api_request import canonical_body
-from hub.docker_api_proxy import capped_version
-from hub.docker_policy import (
+from hub.api_proxy.api_request import canonical_body
+from hub.api_proxy.docker_policy import (
     INFO_FIELDS,
     NO_BODY,
     Forward,
@@ -26,6 +26,7 @@ from hub.docker_policy import (
     policy_document,
     read_request,
 )
+from hub.docker_api_proxy import capped_version
 from tests.unit.spawner_requests import ask, ask_raw, created, forwarded, start
 from tests.unit.test_hub_config import SHARED, documents
 
@@ -532,12 +533,12 @@ def test_api_proxy_acts_only_on_containers_and_homes_the_engine_says_are_the_sta
 def accept_any_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """As if a settings file had been written by hand, or by a program older than the path rules
     (hub/system_paths.py): the program accepts any path; the proxy keeps its own copy of the rules."""
-    import components.config
-    import components.shared_config
+    import config.shared
+    import config.stack
 
-    monkeypatch.setattr(components.shared_config, "host_path_problem", lambda path, socket: None)
-    monkeypatch.setattr(components.shared_config, "image_path_problem", lambda path: None)
-    monkeypatch.setattr(components.config, "image_path_problem", lambda path: None)
+    monkeypatch.setattr(config.shared, "host_path_problem", lambda path, socket: None)
+    monkeypatch.setattr(config.shared, "image_path_problem", lambda path: None)
+    monkeypatch.setattr(config.stack, "image_path_problem", lambda path: None)
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
-"""The Docker API proxy's policy on a swarm (hub/service_policy.py through hub/docker_policy.py),
-on the requests the hub's real spawner sends: StackSwarmSpawner configured by hub/apply.py from a
-settings document with orchestrator swarm, started against an engine stand-in behind docker-py's
-own HTTP client, so every request is serialised as it goes over the wire; and on what an
-attacker in the hub would send instead."""
+"""The Docker API proxy's policy on a swarm (hub/api_proxy/service_policy.py through
+hub/api_proxy/docker_policy.py), on the requests the hub's real spawner sends: StackSwarmSpawner
+configured by hub/apply.py from a settings document with orchestrator swarm, started against an
+engine stand-in behind docker-py's own HTTP client, so every request is serialised as it goes
+over the wire; and on what an attacker in the hub would send instead."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from hub import swarm_spawner
-from hub.docker_policy import NO_BODY, Forward, PolicyDocument, Refused, policy_document
-from hub.service_policy import is_user_service
+from hub.api_proxy.docker_policy import NO_BODY, Forward, PolicyDocument, Refused, policy_document
+from hub.api_proxy.service_policy import is_user_service
+from hub.spawners import swarm_spawner
 from tests.unit.spawner_requests import (
     NODE_ID,
     TASK_ADDRESS,
@@ -34,7 +34,7 @@ PROFILES = [
     {"name": "root", "startsAsRoot": True},
     {"name": "big", "placement": ["node.labels.size==big", "node.role==worker"]},
 ]
-# What a swarm stack needs besides (components/swarm_config.py): no firewall, and the stack's
+# What a swarm stack needs besides (config/swarm.py): no firewall, and the stack's
 # registry on an address every node reaches, for the notebook image the stack builds.
 REGISTRY = {"enabled": True, "address": "10.0.0.1", "username": "teacher", "password": "registry-pw"}
 SWARM = {"auth": SHARED, "orchestrator": "swarm", "network": {"isolation": False}, "registry": REGISTRY}
@@ -73,11 +73,11 @@ def test_swarm_policy_passes_every_call_the_real_spawner_makes_for_the_default_c
     assert ("POST", "/auth") in routes, "the registry login (hub/apply.py) goes through the proxy too"
     body = created_body(SWARM)
     assert set(body) == {"Name", "Labels", "TaskTemplate", "EndpointSpec"}
-    # Reached by the task's own address, not a virtual IP (hub/swarm_spawner.py `_specs`).
+    # Reached by the task's own address, not a virtual IP (hub/spawners/swarm_spawner.py `_specs`).
     assert body["EndpointSpec"] == {"Mode": "dnsrr"}
     container = body["TaskTemplate"]["ContainerSpec"]
     assert container["CapabilityDrop"] == ["ALL"] and "CapabilityAdd" not in container
-    # The home's name filled in for this user (hub/swarm_spawner.py `mounts`).
+    # The home's name filled in for this user (hub/spawners/swarm_spawner.py `mounts`).
     assert [m["Source"] for m in container["Mounts"]] == ["jhub-unit-home-ann"]
     assert body["TaskTemplate"]["Networks"] == [{"Target": policy_for(SWARM)["network"]}]
     tasks = [r for r in requests_ if r.path.endswith("/tasks")]

@@ -8,7 +8,7 @@ import re
 
 from pydantic import BaseModel
 
-from components.config import StackConfig, _leaf_types
+from config.stack import StackConfig, _leaf_types
 from tests.deployers import PROJECT_DIR
 
 DOCS = PROJECT_DIR / "docs"
@@ -88,7 +88,7 @@ def test_every_page_the_readme_links_to_exists() -> None:
 
 
 def test_the_authentication_page_lists_every_login_mode_in_order() -> None:
-    from components.auth_config import AUTH_TYPES
+    from config.auth import AUTH_TYPES
 
     page = (DOCS / "how-to/authentication.md").read_text()
     table = page[page.index("| mode | for |") :].split("\n\n", 1)[0]

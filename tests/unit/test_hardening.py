@@ -10,8 +10,9 @@ from docker.types import HostConfig
 from dockerspawner import DockerSpawner
 from traitlets import Dict
 
-from hub import apply, names, profiles
+from hub import apply, names
 from hub.hardening import ROOT_START_CAPABILITIES
+from hub.spawners import profiles
 from tests.unit.test_hub_config import SHARED, User, configured, documents
 
 

@@ -20,13 +20,13 @@ from dockerspawner import DockerSpawner
 from traitlets import HasTraits
 from traitlets.config import Config
 
-from components.auth_config import AuthContext
-from components.config import parse_stack_config
-from components.hub_settings import render_secrets, render_settings
-from components.naming import StackNames
+from config.auth import AuthContext
+from config.stack import parse_stack_config
 from hub import apply
 from hub.contract import Secrets, Settings
-from hub.profiles import StackSpawner
+from hub.spawners.profiles import StackSpawner
+from plan.hub_settings import render_secrets, render_settings
+from plan.naming import StackNames
 
 NAMES = StackNames(project="jupyterhub-docker", stack="unit")
 CONTEXT = AuthContext(
@@ -222,7 +222,7 @@ def test_hub_config_anonymous_allows_the_generated_users() -> None:
 def test_hub_config_every_auth_type_has_one_applier_and_one_model() -> None:
     from typing import get_args
 
-    from components.auth_config import AUTH_TYPES, AuthConfig
+    from config.auth import AUTH_TYPES, AuthConfig
 
     assert list(apply.AUTH_APPLIERS) == list(AUTH_TYPES)
     models = get_args(get_args(AuthConfig)[0])
@@ -245,7 +245,7 @@ def test_hub_config_the_spawner_and_the_registry_login() -> None:
     c = configured(
         {"auth": SHARED, "registry": {"enabled": True, "username": "teacher", "password": "reg-pw"}}
     )
-    # The boot queue (hub/throughput.py) wraps the stack's spawner.
+    # The boot queue (hub/spawners/throughput.py) wraps the stack's spawner.
     assert issubclass(c.JupyterHub.spawner_class, StackSpawner)
     assert issubclass(StackSpawner, DockerSpawner)
     assert c.DockerSpawner.network_name == "jhub-unit-users"
@@ -365,9 +365,9 @@ def test_hub_config_a_share_password_never_reaches_the_hub() -> None:
 
 def test_the_documents_the_deployment_completes_are_the_ones_the_hub_is_configured_from() -> None:
     # The plan renders without images and generated tokens; the deployment completes both with
-    # components/hub_settings.py's functions. The result must be what render_* would give with
+    # plan/hub_settings.py's functions. The result must be what render_* would give with
     # everything known, which is what the tests above configure the hub from.
-    from components.hub_settings import plan_secrets, secrets_document, settings_document
+    from plan.hub_settings import plan_secrets, secrets_document, settings_document
 
     raw = {"auth": {"type": "shared-password", "password": "long-enough-password", "allowAll": True}}
     settings, secrets = documents(raw)

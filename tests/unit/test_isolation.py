@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from components.config import parse_stack_config
+from config.stack import parse_stack_config
 from firewall.rules import (
     PRIVATE_RANGES,
     Topology,
@@ -130,7 +130,7 @@ def test_isolation_the_firewall_runs_on_the_host_network_before_the_hub(tmp_path
     users = result.by_name(f"{ROOT}-users-network-network")["inputs"]
     assert users["options"] == {"com.docker.network.bridge.enable_icc": "false"}
     # The hub waits for the rules, not for the container: the readiness step that sees them
-    # written (components/scripts/wait_for_container.py), which waits for the container.
+    # written (host_scripts/wait_for_container.py), which waits for the container.
     hub = result.by_name(f"{ROOT}-hub-container")
     ready = result.by_name(f"{ROOT}-firewall-ready")
     assert ready["urn"] in hub["dependencies"]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from components.config import ConfigError
-from components.provider_environment import IDENTITY_VARIABLES, check_provider_environment
+from config.stack import ConfigError
+from plan.provider_environment import IDENTITY_VARIABLES, check_provider_environment
 from tests.unit.conftest import preview
 
 

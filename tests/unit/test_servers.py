@@ -12,10 +12,12 @@ from jupyterhub_idle_culler import IdleCuller  # type: ignore[import-untyped]
 from tornado import web
 from traitlets.config import Config
 
-from components.config import ConfigError, parse_stack_config
-from hub import culling, hardening, profiles
+from config.stack import ConfigError, parse_stack_config
+from hub import hardening
 from hub.contract import ProfileSettings, memory_bytes
+from hub.culler import culling
 from hub.servers import culler_command, throttling
+from hub.spawners import profiles
 from tests.unit.test_hub_config import SHARED, User, configured, documents
 
 
@@ -30,7 +32,7 @@ def test_culler_command_uses_only_flags_the_installed_culler_has() -> None:
     app = IdleCuller()
     app.parse_command_line(command[3:])
     assert (app.timeout, app.cull_every, app.cull_users) == (30, 10, True)
-    assert app.config_file.endswith("hub/culler_config.py")
+    assert app.config_file.endswith("hub/culler/culler_config.py")
 
 
 def test_culler_service_role_holds_only_the_scopes_it_needs() -> None:
@@ -253,7 +255,7 @@ def test_memory_sizes_are_read_as_jupyterhub_reads_them_lower_case_suffixes_too(
     for size in ("100K", "512M", "2G", "1T"):
         assert memory_bytes(size) == spec.validate(None, size), size
     # The stack config accepts `2g`; ByteSpecification alone would refuse it at the spawn, so
-    # the hub hands DockerSpawner the number (hub/apply.py, hub/profiles.py).
+    # the hub hands DockerSpawner the number (hub/apply.py, hub/spawners/profiles.py).
     assert memory_bytes("2g") == memory_bytes("2G") == 2 * 2**30
     assert memory_bytes("1073741824") == 2**30
     c = configured({"auth": SHARED, "spawner": {"memLimit": "512m"}})

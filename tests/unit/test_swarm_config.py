@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.config import parse_stack_config
-from components.plan import registry_server
-from hub.swarm_spawner import StackSwarmSpawner, placement_constraints
+from config.stack import parse_stack_config
+from hub.spawners.swarm_spawner import StackSwarmSpawner, placement_constraints
+from plan.deployment_plan import registry_server
 from tests.unit.test_config import SHARED, problems
 
 PULLED = {"image": "quay.io/jupyter/base-notebook:2024-12-02"}

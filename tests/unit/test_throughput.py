@@ -1,4 +1,4 @@
-"""The hub under a burst of logins (hub/throughput.py): a few servers boot at once, the others
+"""The hub under a burst of logins (hub/spawners/throughput.py): a few servers boot at once, the others
 wait their turn; every booting server has its own thread for Docker calls.
 
 The queue is exercised for real: real asyncio, real HTTP servers the spawner polls. Only the
@@ -20,7 +20,7 @@ import pytest
 from dockerspawner import DockerSpawner
 from traitlets.config import Config
 
-from hub.throughput import MAX_DOCKER_THREADS, QueuedDockerSpawner, configure_throughput
+from hub.spawners.throughput import MAX_DOCKER_THREADS, QueuedDockerSpawner, configure_throughput
 
 
 class _Ok(http.server.BaseHTTPRequestHandler):
@@ -117,7 +117,7 @@ def test_the_hub_uses_the_queued_spawner_unless_another_was_chosen() -> None:
     c = Config()
     c.JupyterHub.spawner_class = "docker"
     configure_throughput(c)
-    assert c.JupyterHub.spawner_class == "hub.throughput.QueuedDockerSpawner"
+    assert c.JupyterHub.spawner_class == "hub.spawners.throughput.QueuedDockerSpawner"
     chosen = Config()
     chosen.JupyterHub.spawner_class = "dockerspawner.SwarmSpawner"
     configure_throughput(chosen)

@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from components.caddyfile import render_caddyfile
-from components.config import ConfigError, StackConfig, parse_stack_config
+from config.stack import ConfigError, StackConfig, parse_stack_config
+from plan.caddyfile import render_caddyfile
 
 AUTH: dict[str, Any] = {"type": "native", "allowAll": True}
 

@@ -9,8 +9,8 @@ from typing import Any, cast
 import pytest
 
 from components.lifecycle import UserServersArgs, user_servers_environment, user_servers_script
-from components.naming import StackNames
-from components.scripts import script, source
+from host_scripts import script, source
+from plan.naming import StackNames
 
 NAMES = StackNames(project="jupyterhub-docker", stack="class")
 

@@ -71,7 +71,7 @@ class PolicyDocument(TypedDict):
     # HostConfig.Tmpfs exactly (a writable /tmp beside a read-only root), or {}.
     tmpfs: dict[str, str]
     registry: str | None
-    # "swarm": users' servers are services (hub/service_policy.py); "docker": every service
+    # "swarm": users' servers are services (hub/api_proxy/service_policy.py); "docker": every service
     # route is refused.
     orchestrator: str
     # Every profile's Swarm placement constraints: a service runs under one of them (plus its
@@ -97,7 +97,7 @@ def _shape(
 
 
 def server_shapes(settings: Settings) -> list[ServerShape]:
-    """With profiles, one shape each (hub/profiles.py applies one at every start, the default
+    """With profiles, one shape each (hub/spawners/profiles.py applies one at every start, the default
     one when none is named); without, the spawner's own settings with any of its images."""
     spawner = settings["spawner"]
     images = spawner["images"]

@@ -1,5 +1,5 @@
 """The idle culler's cull decision, with a grace period for servers that workshop.prestart
-started (installed by hub/culler_config.py, the culler's config file).
+started (installed by hub/culler/culler_config.py, the culler's config file).
 
 jupyterhub-idle-culler 2.0 calls `IdleCuller.cull_arbiter_hook(inactive=, inactive_limit=,
 server=)` for each ready server and culls when it returns True (jupyterhub_idle_culler/__init__.py,

@@ -14,7 +14,7 @@ import ssl
 import tempfile
 from pathlib import Path
 
-from .config import ConfigError, StackConfig, config_problem
+from config.stack import ConfigError, StackConfig, config_problem
 
 _PING = b"GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n"
 

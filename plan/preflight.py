@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
-from .config import StackConfig
-from .connection import ConnectionFiles
-from .engine_check import check_engine
-from .naming import StackNames
+from config.stack import StackConfig
+from plan.connection import ConnectionFiles
+from plan.engine_check import check_engine
+from plan.naming import StackNames
 
 
 class Preflight(Protocol):
@@ -23,11 +23,11 @@ class Preflight(Protocol):
         """Raise a ConfigError that says what is wrong when the engine cannot be used."""
 
     def write_client_files(self, config: StackConfig, names: StackNames, project_dir: Path) -> None:
-        """Write the stack's ssh and TLS client files (components/connection.py)."""
+        """Write the stack's ssh and TLS client files (plan/connection.py)."""
 
 
 class EnginePreflight:
-    """The real one: asks the engine at dockerHost (components/engine_check.py)."""
+    """The real one: asks the engine at dockerHost (plan/engine_check.py)."""
 
     def check_engine(self, config: StackConfig) -> None:
         check_engine(config)

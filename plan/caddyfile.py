@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .config import PublishConfig, TlsConfig
+from config.stack import PublishConfig, TlsConfig
 
 EDGE_HTTP_PORT = 80
 EDGE_HTTPS_PORT = 443

@@ -10,7 +10,7 @@ import ipaddress
 
 from pydantic import Field, field_validator, model_validator
 
-from .model_base import ConfigModel
+from config.base import ConfigModel
 
 
 def _cidrs(values: list[str]) -> list[str]:

@@ -29,13 +29,10 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from hub.system_paths import image_path_problem
-
-from .auth_config import AUTH_TYPES, AuthConfig
-from .manual_certificate import check_manual
-from .model_base import IDENTIFIER, ConfigModel
-from .network_config import NetworkConfig
-from .servers_config import (
+from config.auth import AUTH_TYPES, AuthConfig
+from config.base import IDENTIFIER, ConfigModel
+from config.network import NetworkConfig
+from config.servers import (
     CullerConfig,
     NamedServersConfig,
     ProfileConfig,
@@ -45,8 +42,10 @@ from .servers_config import (
     guarantee_problem,
     memory_guarantee,
 )
-from .shared_config import SharedFolderConfig, check_shared
-from .swarm_config import swarm_problems
+from config.shared import SharedFolderConfig, check_shared
+from config.swarm import swarm_problems
+from hub.system_paths import image_path_problem
+from plan.manual_certificate import check_manual
 
 NAMESPACE = "jupyterhub-docker"
 T = TypeVar("T")
@@ -368,9 +367,9 @@ class SpawnerConfig(_Model):
 
 _CLASS_NAME = re.compile(r"^[A-Z][A-Za-z0-9_]*$")
 # The classes that configure users' servers (hub/apply.py picks one of these, the boot queue
-# wraps it: hub/throughput.py), and the traits of theirs that decide what a server's container
+# wraps it: hub/spawners/throughput.py), and the traits of theirs that decide what a server's container
 # is. The Docker API proxy allows exactly the containers the modelled settings describe
-# (hub/policy_document.py), so such a trait set here would only make every spawn fail with a
+# (hub/api_proxy/policy_document.py), so such a trait set here would only make every spawn fail with a
 # 403; each is refused at preview with the setting to use instead.
 _SPAWNER_CLASSES = {"Spawner", "DockerSpawner", "SwarmSpawner", "StackSpawner", "StackSwarmSpawner"}
 _SPAWNER_CLASSES |= {"QueuedDockerSpawner", "QueuedStackSpawner"}

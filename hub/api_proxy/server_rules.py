@@ -1,5 +1,5 @@
-"""Rules a user server obeys whether it is a container (hub/container_policy.py) or a Swarm
-service (hub/service_policy.py): its name, its home, and one shape of the policy, whole."""
+"""Rules a user server obeys whether it is a container (hub/api_proxy/container_policy.py) or a Swarm
+service (hub/api_proxy/service_policy.py): its name, its home, and one shape of the policy, whole."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from hub.policy_document import PolicyDocument, ServerShape
+from hub.api_proxy.policy_document import PolicyDocument, ServerShape
 
 # DockerSpawner's escaping (dockerspawner.py `_escape`: a-z and 0-9 kept, every other byte '-'
 # and two lower-case hex digits), cut with '-h' and a digest past hub/names.py's bound. A
@@ -20,7 +20,7 @@ _SERVER = re.compile(rf"^(?=[a-z0-9-])({_ESCAPED})(?:--(?=[a-z0-9-])({_ESCAPED})
 def lowered(value: Any) -> dict[str, Any]:
     """A JSON object as the engine's Go decoder fills a struct from it: field names match
     case-insensitively (encoding/json), so they are compared lower-cased here. Keys that would
-    fold together never get this far (hub/api_request.py refuses them)."""
+    fold together never get this far (hub/api_proxy/api_request.py refuses them)."""
     return {str(key).lower(): item for key, item in value.items()} if isinstance(value, dict) else {}
 
 

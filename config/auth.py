@@ -16,9 +16,8 @@ from urllib.parse import urlparse
 
 from pydantic import AfterValidator, Field, SecretStr, model_validator
 
+from config.base import ConfigModel
 from hub.contract import AUTH_CA_FILE, AuthSettings, AuthType
-
-from .model_base import ConfigModel
 
 # The one list of login modes is the contract's `AuthType`: the hub's appliers are keyed by it,
 # each model below declares one of them as its `type`, and the docs' table lists them in this

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .config import ConfigError
+from config.stack import ConfigError
 
 # The provider's client identity, when the stack leaves its own setting empty.
 IDENTITY_VARIABLES = (

@@ -12,9 +12,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from config.base import IDENTIFIER, SLUG, ConfigModel
 from hub.contract import memory_bytes
-
-from .model_base import IDENTIFIER, SLUG, ConfigModel
 
 _MEMORY = re.compile(r"^[1-9][0-9]*[kKmMgG]?$")
 _DEVICE_ID = re.compile(r"^[A-Za-z0-9:._-]{1,100}$")

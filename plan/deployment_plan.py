@@ -14,24 +14,29 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from components.host import ClientTls, DockerHostArgs, PublishedPort
+from components.hub import WAIT_TIMEOUT_SECONDS
+from components.images import (
+    BuildSpec,
+    build_spec,
+    common_build_args,
+    directory_digest,
+    hub_jupyterhub_version,
+)
+from components.proxy import api_url, public_target
+from components.shared import SharedFolderPlan
+from config.auth import AuthContext
+from config.files import read_acme_ca_root, read_allowed_users, read_auth_ca
+from config.shared import host_path_refusal
+from config.stack import Problems, StackConfig, resolve_path
 from hub.contract import RegistrySettings, Settings
 from hub.system_paths import resolved_host_path_problem
-
-from .auth_config import AuthContext
-from .caddyfile import render_caddyfile
-from .config import Problems, StackConfig, resolve_path
-from .config_files import read_acme_ca_root, read_allowed_users, read_auth_ca
-from .connection import ConnectionFiles
-from .host import ClientTls, DockerHostArgs, PublishedPort
-from .hub import WAIT_TIMEOUT_SECONDS
-from .hub_settings import plan_secrets, render_settings
-from .images import BuildSpec, build_spec, common_build_args, directory_digest, hub_jupyterhub_version
-from .naming import StackNames
-from .preflight import Preflight
-from .provider_environment import check_provider_environment
-from .proxy import api_url, public_target
-from .shared import SharedFolderPlan
-from .shared_config import host_path_refusal
+from plan.caddyfile import render_caddyfile
+from plan.connection import ConnectionFiles
+from plan.hub_settings import plan_secrets, render_settings
+from plan.naming import StackNames
+from plan.preflight import Preflight
+from plan.provider_environment import check_provider_environment
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,7 @@ def as_mount(spec: dict[str, Any]) -> Mount:
 class StackSwarmSpawner(SwarmSpawner):  # type: ignore[misc]  # dockerspawner has no type hints
     """SwarmSpawner with pinned homes, volume mounts, no restarts and fail-fast starts.
 
-    The stack's hooks configure it as they configure DockerSpawner (hub/apply.py, hub/profiles.py:
+    The stack's hooks configure it as they configure DockerSpawner (hub/apply.py, hub/spawners/profiles.py:
     `mounts`, `extra_host_config`, `extra_create_kwargs`, `profile`); `_specs` translates that
     container hardening into the service spec at each start, so both orchestrators are hardened
     from one description."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .auth_config import AuthConfig
-from .config import TlsConfig, config_problem, resolve_path
+from config.auth import AuthConfig
+from config.stack import TlsConfig, config_problem, resolve_path
 
 
 def read_allowed_users(auth: AuthConfig, project_dir: Path) -> list[str]:

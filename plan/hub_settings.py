@@ -5,13 +5,17 @@ The plan step renders both (`render_settings`, `render_secrets`) before anything
 what Pulumi makes later, the notebook images' tags and the generated tokens, is added by
 `settings_document` and `secrets_document`, which the deployment calls with them. The settings
 hold nothing secret; the secrets are only ever handled inside a secret Output. Each auth mode
-renders its own part (components/auth_config.py).
+renders its own part (config/auth.py).
 """
 
 from __future__ import annotations
 
 import json
 
+from config.auth import AuthContext
+from config.servers import CullerConfig, ProfileConfig, memory_guarantee
+from config.shared import SharedFolderConfig
+from config.stack import StackConfig
 from hub.contract import (
     HUB_PORT,
     CullerSettings,
@@ -22,12 +26,7 @@ from hub.contract import (
     Settings,
     SharedFolderSettings,
 )
-
-from .auth_config import AuthContext
-from .config import StackConfig
-from .naming import LABEL_ROLE, StackNames
-from .servers_config import CullerConfig, ProfileConfig, memory_guarantee
-from .shared_config import SharedFolderConfig
+from plan.naming import LABEL_ROLE, StackNames
 
 
 def render_settings(

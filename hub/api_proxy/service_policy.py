@@ -1,8 +1,8 @@
 """What the Docker API proxy lets the hub do with Swarm services (orchestrator: swarm).
 
-StackSwarmSpawner (hub/swarm_spawner.py, dockerspawner's SwarmSpawner underneath) calls, through
+StackSwarmSpawner (hub/spawners/swarm_spawner.py, dockerspawner's SwarmSpawner underneath) calls, through
 the proxy, `create_service`, `inspect_service`, `remove_service` and `tasks`, nothing else of
-Swarm. A service spec is checked as hub/container_policy.py checks a container's create: one
+Swarm. A service spec is checked as hub/api_proxy/container_policy.py checks a container's create: one
 server shape whole (image, memory and CPU limits, user, added capabilities), its labels, the
 users' overlay network, all capabilities dropped, the server's own home at the home's target
 (never with driver options), a tmpfs at /tmp where the root filesystem is read-only, no restart;
@@ -22,8 +22,8 @@ import json
 import re
 from typing import Any
 
-from hub.policy_document import PolicyDocument
-from hub.server_rules import (
+from hub.api_proxy.policy_document import PolicyDocument
+from hub.api_proxy.server_rules import (
     Asked,
     ServerName,
     added_capabilities,
@@ -43,7 +43,7 @@ _NODE_PIN = re.compile(r"^node\.id==[a-z0-9]+$")
 # key with a value is refused.
 _SERVICE_KEYS = {"name", "labels", "tasktemplate", "endpointspec", "mode"}
 _TASK_KEYS = {"containerspec", "resources", "restartpolicy", "placement", "networks"}
-# What the spawner's ContainerSpec holds (hub/swarm_spawner.py `_specs`, dockerspawner's
+# What the spawner's ContainerSpec holds (hub/spawners/swarm_spawner.py `_specs`, dockerspawner's
 # `create_object`). Not among them: Privileges (seccomp, AppArmor, SELinux, credential specs),
 # Secrets, Configs, Sysctls, Hosts, DNSConfig, Isolation, Init, Groups, Healthcheck, Dir.
 _CONTAINER_KEYS = {
@@ -184,7 +184,7 @@ def _mount_problems(policy: PolicyDocument, name: ServerName | str, mount: dict[
         problems.append("Mount.ReadOnly is not a boolean")
     hidden = image_path_problem(str(mount.get("target")))
     if hidden is not None:
-        # Defence in depth, as for containers (hub/container_policy.py).
+        # Defence in depth, as for containers (hub/api_proxy/container_policy.py).
         problems.append(f"mount at {mount.get('target')!r}: {hidden}")
     if kind == "volume":
         if mount.get("target") != policy["homeTarget"]:

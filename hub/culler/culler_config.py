@@ -1,7 +1,7 @@
 """jupyterhub-idle-culler's config file (`--config`, loaded by traitlets, which provides
-`get_config`): the cull decision of hub/culling.py."""
+`get_config`): the cull decision of hub/culler/culling.py."""
 
-from hub.culling import arbiter
+from hub.culler.culling import arbiter
 
 c = get_config()  # type: ignore[name-defined]  # noqa: F821
 c.IdleCuller.cull_arbiter_hook = arbiter

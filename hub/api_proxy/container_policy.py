@@ -22,8 +22,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from hub.policy_document import CPU_PERIOD, PolicyDocument
-from hub.server_rules import (
+from hub.api_proxy.policy_document import CPU_PERIOD, PolicyDocument
+from hub.api_proxy.server_rules import (
     Asked,
     ServerName,
     added_capabilities,

@@ -18,7 +18,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import StackConfig, config_problem
+from config.stack import StackConfig, config_problem
 
 STATE_DIR = ".jhub-docker"
 

@@ -17,7 +17,7 @@ import ipaddress
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .config import StackConfig
+    from config.stack import StackConfig
 
 
 def _is_concrete_non_loopback(address: str) -> bool:

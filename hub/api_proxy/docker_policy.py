@@ -5,21 +5,21 @@ DockerSpawner does for this stack and nothing else:
 
 - ping, version, a trimmed `info` (the CPU count and memory the spawn limits are sized by);
 - create a container only as DockerSpawner creates a user server of this stack, with the
-  values the stack configures (hub/container_policy.py);
+  values the stack configures (hub/api_proxy/container_policy.py);
 - inspect, start, stop, kill and remove containers that carry the stack's user-server
   labels (checked on the engine's own answer, by the container's full ID);
 - inspect the stack's notebook images, pull them (`fromImage` and `tag`, nothing else: no
   import from a URL, no retag), and log in to the stack's registry;
 - on a swarm (orchestrator: swarm) only: create, inspect and remove services as
   StackSwarmSpawner creates a user server, and list the tasks of one such service
-  (hub/service_policy.py).
+  (hub/api_proxy/service_policy.py).
 
 Everything else is refused with 403 and a message naming the rule: exec, builds, volumes and
 networks API, swarm, plugins, system-wide calls, containers of anyone else.
 
 A decision carries what is forwarded: the route and the query arguments the policy read (each
 route takes only the arguments the spawner sends), and the body it checked. The proxy sends
-those, encoded again (hub/api_request.py), never the client's bytes. The API version is the one
+those, encoded again (hub/api_proxy/api_request.py), never the client's bytes. The API version is the one
 the policy was written for, 1.41 (Docker Engine 20.10 and newer speak it; the proxy answers
 `/version` with at most 1.41, so docker-py's negotiation settles on it); only `/_ping` and
 `/version` are asked without one, as docker-py does before it knows the version.
@@ -32,10 +32,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hub.api_request import BadRequestError, Target, read_body, read_target
-from hub.container_policy import create_problems
-from hub.policy_document import POLICY_FILE, PORT, PolicyDocument, policy_document
-from hub.server_rules import lowered
+from hub.api_proxy.api_request import BadRequestError, Target, read_body, read_target
+from hub.api_proxy.container_policy import create_problems
+from hub.api_proxy.policy_document import POLICY_FILE, PORT, PolicyDocument, policy_document
+from hub.api_proxy.server_rules import lowered
 
 __all__ = ["POLICY_FILE", "PORT", "PolicyDocument", "policy_document"]
 
@@ -46,7 +46,7 @@ NO_BODY: Any = object()
 
 @dataclass(frozen=True)
 class ApiRequest:
-    """A request as the proxy read it (hub/api_request.py): method, target, and the body
+    """A request as the proxy read it (hub/api_proxy/api_request.py): method, target, and the body
     parsed from JSON (NO_BODY when there is none)."""
 
     method: str
@@ -83,7 +83,7 @@ class Forward:
     proxy inspects it first and names it by its full ID); `volumes`: homes that must be the
     stack's if they exist (their labels, from the engine's inspect); `trim_info`: answer with
     the few `info` fields the hub reads; `cap_version`: answer `/version` with API 1.41 at most;
-    `service`: as `target`, a Swarm service (hub/service_policy.py); `task_filters`: a `tasks`
+    `service`: as `target`, a Swarm service (hub/api_proxy/service_policy.py); `task_filters`: a `tasks`
     call on `service`, forwarded with these filters and the service's full ID; `registry_auth`:
     whether the request's X-Registry-Auth header goes along."""
 
@@ -106,7 +106,7 @@ _CONTAINER = re.compile(r"^/containers/([^/]+)$")
 _IMAGE_INSPECT = re.compile(r"^/images/(.+)/json$")
 _SERVICE = re.compile(r"^/services/([^/]+)$")
 # Only what the engine needs to answer and the hub reads from `info` (hub/servers.py,
-# hub/throughput.py): the rest (host name, kernel, registry mirrors, swarm) stays hidden.
+# hub/spawners/throughput.py): the rest (host name, kernel, registry mirrors, swarm) stays hidden.
 INFO_FIELDS = ("NCPU", "MemTotal", "ServerVersion", "OSType", "Architecture")
 _BOOLEAN = {"0", "1", "true", "false", "True", "False"}
 _SIGNAL = re.compile(r"^(SIG)?[A-Z0-9]{1,10}$|^[0-9]{1,2}$")
@@ -240,9 +240,9 @@ def _pull(policy: PolicyDocument, request: ApiRequest) -> Decision:
 
 
 def _swarm(policy: PolicyDocument, request: ApiRequest) -> Decision:
-    """The Swarm calls StackSwarmSpawner makes (hub/service_policy.py has the rules)."""
-    # Imported here: hub/service_policy.py builds on this module's types.
-    from hub import service_policy
+    """The Swarm calls StackSwarmSpawner makes (hub/api_proxy/service_policy.py has the rules)."""
+    # Imported here: hub/api_proxy/service_policy.py builds on this module's types.
+    from hub.api_proxy import service_policy
 
     method, route, body = request.method, request.route, request.body
     if route == "/services/create" and method == "POST":

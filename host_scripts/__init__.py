@@ -12,7 +12,7 @@ from pathlib import Path
 import pulumi
 import pulumi_command as command
 
-_DIR = Path(__file__).parent / "scripts"
+_DIR = Path(__file__).parent
 
 PYTHON = ["python3", "-c"]
 

@@ -14,9 +14,8 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from config.base import SLUG, ConfigModel
 from hub.system_paths import HANDS_OUT_THE_HOST, host_path_problem, image_path_problem
-
-from .model_base import SLUG, ConfigModel
 
 # Characters the local driver's `o=` option list cannot hold in a value (it is split on commas).
 _OPTION_UNSAFE = re.compile(r"[,\s]")

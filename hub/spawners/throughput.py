@@ -145,6 +145,6 @@ def configure_throughput(c: Config) -> None:
     spawner (hub.extraConfig may choose one) as it is."""
     chosen = c.JupyterHub.spawner_class
     if chosen == "docker":
-        c.JupyterHub.spawner_class = "hub.throughput.QueuedDockerSpawner"
+        c.JupyterHub.spawner_class = "hub.spawners.throughput.QueuedDockerSpawner"
     elif isinstance(chosen, type) and issubclass(chosen, DockerSpawner):
         c.JupyterHub.spawner_class = queued(chosen)
