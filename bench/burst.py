@@ -51,8 +51,8 @@ import requests
 from docker.models.containers import Container
 
 from bench.bench import PASSWORD, memory_mib, throwaway_stack
-from components.images import common_build_args, context_hash, hub_jupyterhub_version
 from config.stack import ImagesConfig, StackConfig
+from plan.build import common_build_args, context_hash, hub_jupyterhub_version
 from tests.deployers import PROJECT_DIR, extra_ca_file
 from tests.e2e.conftest import TEST_IMAGES, free_port
 from tests.e2e.hubclient import HubError, HubUser, escape

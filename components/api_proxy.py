@@ -26,7 +26,7 @@ _HEALTHCHECK = f"exec 3<>/dev/tcp/127.0.0.1/{PORT}"
 
 def docker_host_url(names: StackNames) -> str:
     """The hub's DOCKER_HOST: the proxy by its fixed name (static, not the container's output,
-    so a proxy replacement does not replace the hub: see components/proxy.py `api_url`)."""
+    so a proxy replacement does not replace the hub: see plan/endpoints.py `api_url`)."""
     return f"tcp://{names.docker_api}:{PORT}"
 
 

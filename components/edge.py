@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
-from components.host import DockerHost, PublishedPort
+from components.host import DockerHost
 from plan.caddyfile import (
     ACME_ROOT_FILE,
     CADDYFILE,
@@ -21,6 +21,7 @@ from plan.caddyfile import (
     EDGE_HTTPS_PORT,
     KEY_FILE,
 )
+from plan.host import PublishedPort
 from plan.naming import LABEL_ROLE, StackNames
 
 

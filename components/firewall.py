@@ -17,11 +17,12 @@ import pulumi
 import pulumi_docker as docker
 
 from components.host import DockerHost, Healthcheck
-from components.images import BuildSpec, BuiltImage, BuiltImageArgs
+from components.images import BuiltImage, BuiltImageArgs
 from firewall.reconcile import APPLIED
 from firewall.rules import chain_name
 from host_scripts import wait_until_ready
 from hub.contract import HUB_PORT
+from plan.build import BuildSpec
 from plan.naming import StackNames
 
 WAIT_TIMEOUT_SECONDS = 60

@@ -23,14 +23,8 @@ import pulumi_docker as docker
 
 from components.docker_inputs import STOP_GRACE_SECONDS, as_secret, go_duration, label_inputs
 from host_scripts import PYTHON, run_script, script
-from plan.naming import LABEL_ROLE, LABEL_STACK, StackNames
-
-
-@dataclass(frozen=True)
-class PublishedPort:
-    key: str  # the config key that sets it, for the error message
-    address: str
-    port: int
+from plan.host import DockerHostArgs
+from plan.naming import LABEL_ROLE, LABEL_STACK
 
 
 def parse_platform(check_output: str) -> str:
@@ -62,33 +56,6 @@ class Healthcheck:
             retries=3,
             start_period=None if start_period is None else go_duration(start_period),
         )
-
-
-@dataclass(frozen=True)
-class ClientTls:
-    """Client TLS for a tcp:// engine, as PEM (the key is a secret)."""
-
-    ca: str
-    cert: str
-    key: str
-
-
-@dataclass(frozen=True)
-class DockerHostArgs:
-    """How to reach the stack's engine, derived by the plan step from the config."""
-
-    docker_host: str
-    names: StackNames
-    # The engine's socket path on the host, mounted into the hub for DockerSpawner.
-    socket_path: str
-    # Environment of the docker CLI calls on this host, and of the connection check.
-    command_env: dict[str, str]
-    check_env: dict[str, str]
-    ssh_opts: tuple[str, ...] | None
-    tls: ClientTls | None
-    # The probe image, pulled before the port check (the proxy's: every stack has it, with /bin/sh).
-    probe_image: str
-    ports: tuple[PublishedPort, ...]
 
 
 class DockerHost(pulumi.ComponentResource):

@@ -15,10 +15,6 @@ from plan.naming import LABEL_ROLE, StackNames
 _HEALTHCHECK = (
     f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{HUB_PORT}/hub/health', timeout=4)"
 )
-# How long `pulumi up` waits for the hub to answer before it fails (the readiness check,
-# host_scripts/wait_for_hub.py, which fails at once when the container exits or restarts).
-# An auth mode may need more (`start_allowance_seconds`: reading an OIDC discovery document).
-WAIT_TIMEOUT_SECONDS = 60
 # The engine runs the healthcheck for as long as the hub lives, each probe a Python process
 # started in the container (and runc exec calls by the engine): every 5 s that was most of an
 # idle stack's CPU (bench/idle.py). It reports in `docker ps`; `up` does not wait on it.

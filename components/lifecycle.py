@@ -96,7 +96,7 @@ class ReadinessArgs:
     host: DockerHost
     # The hub container, watched while waiting: one that exits or restarts fails `up` at once.
     hub_container: str
-    # Seconds the hub may take to answer (components/hub.py WAIT_TIMEOUT_SECONDS, plus the auth
+    # Seconds the hub may take to answer (plan/endpoints.py WAIT_TIMEOUT_SECONDS, plus the auth
     # mode's allowance), after which `up` fails.
     timeout: int
     health_url: str

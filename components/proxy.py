@@ -12,35 +12,18 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
-from components.host import DockerHost, PublishedPort
+from components.host import DockerHost
 from hub.contract import HUB_PORT
+from plan.endpoints import API_PORT, PUBLIC_PORT
+from plan.host import PublishedPort
 from plan.naming import StackNames
 
-PUBLIC_PORT = 8000
-API_PORT = 8001
 TOKEN_FILE = "/run/jhub/proxy-auth-token"
 
 # The token reaches the proxy as a file, so it is absent from `docker inspect`; CHP only
 # reads it from the environment, hence this launcher (works on the upstream alpine image and
 # on Debian's package alike: both have /bin/sh and configurable-http-proxy on PATH).
 _LAUNCHER = f'CONFIGPROXY_AUTH_TOKEN="$(cat {TOKEN_FILE})" exec configurable-http-proxy "$@"'
-
-
-def api_url(names: StackNames) -> str:
-    """The proxy's REST API, by the container's fixed name.
-
-    A static value, not the container's `name` output: the engine replaces, along with a
-    delete-before-replace resource, every dependent whose inputs come from its outputs and
-    whose diff would replace (pulumi/pulumi pkg/resource/deploy/step_generator.go,
-    `calculateDependentReplacements`). The hub's settings and the edge's Caddyfile are
-    uploads, which replace: an output here would tear both down with every proxy change.
-    """
-    return f"http://{names.proxy}:{API_PORT}"
-
-
-def public_target(names: StackNames) -> str:
-    """Where the TLS edge sends user traffic (static, for the same reason as `api_url`)."""
-    return f"{names.proxy}:{PUBLIC_PORT}"
 
 
 @dataclass(frozen=True)

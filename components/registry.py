@@ -17,8 +17,9 @@ import pulumi
 import pulumi_docker as docker
 
 from components.docker_inputs import as_secret
-from components.host import DockerHost, Healthcheck, PublishedPort
+from components.host import DockerHost, Healthcheck
 from host_scripts import wait_until_ready
+from plan.host import PublishedPort
 from plan.naming import LABEL_ROLE, StackNames
 
 CONFIG_FILE = "/etc/docker/registry/config.yml"

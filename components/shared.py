@@ -19,26 +19,11 @@ from components.docker_inputs import label_inputs
 from components.host import DockerHost
 from host_scripts import run_script
 from plan.naming import LABEL_ROLE, StackNames
+from plan.shared_folders import SharedFolderPlan
 
 # The notebook images' user (uid 1000, as in docker-stacks and notebook/Dockerfile): owner of a
 # stack-owned folder's top directory, so its writers can write.
 NOTEBOOK_UID = "1000"
-
-
-@dataclass(frozen=True)
-class SharedFolderPlan:
-    key: str  # shared[<index>], for messages
-    name: str
-    kind: str  # volume, hostPath, cifs, nfs
-    source: str  # the Docker volume's name, or the directory on the Docker host
-    describe: str  # what a person recognizes: //server/share (cifs)
-    # cifs/nfs: the local driver's options; `secret` when they hold a password.
-    driver_options: tuple[tuple[str, str], ...] = ()
-    secret: bool = False
-    # volume: the directory copied in (as configured: relative to the project directory, the
-    # working directory of the check), and a digest of its content, so a change copies again.
-    seed: str | None = None
-    seed_digest: str | None = None
 
 
 @dataclass(frozen=True)

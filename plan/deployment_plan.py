@@ -14,29 +14,22 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from components.host import ClientTls, DockerHostArgs, PublishedPort
-from components.hub import WAIT_TIMEOUT_SECONDS
-from components.images import (
-    BuildSpec,
-    build_spec,
-    common_build_args,
-    directory_digest,
-    hub_jupyterhub_version,
-)
-from components.proxy import api_url, public_target
-from components.shared import SharedFolderPlan
 from config.auth import AuthContext
 from config.files import read_acme_ca_root, read_allowed_users, read_auth_ca
 from config.shared import host_path_refusal
 from config.stack import Problems, StackConfig, resolve_path
 from hub.contract import RegistrySettings, Settings
 from hub.system_paths import resolved_host_path_problem
+from plan.build import BuildSpec, build_spec, common_build_args, directory_digest, hub_jupyterhub_version
 from plan.caddyfile import render_caddyfile
 from plan.connection import ConnectionFiles
+from plan.endpoints import WAIT_TIMEOUT_SECONDS, api_url, public_target
+from plan.host import ClientTls, DockerHostArgs, PublishedPort
 from plan.hub_settings import plan_secrets, render_settings
 from plan.naming import StackNames
 from plan.preflight import Preflight
 from plan.provider_environment import check_provider_environment
+from plan.shared_folders import SharedFolderPlan
 
 
 @dataclass(frozen=True)

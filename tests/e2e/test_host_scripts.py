@@ -19,8 +19,8 @@ from pathlib import Path
 import docker
 import pytest
 
-from components.images import JUPYTERHUB_VERSION_LABEL
 from host_scripts import script
+from plan.build import JUPYTERHUB_VERSION_LABEL
 from tests.deployers import PROJECT_DIR
 from tests.e2e.conftest import free_port
 

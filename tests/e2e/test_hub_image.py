@@ -8,8 +8,8 @@ import json
 
 import docker
 
-from components.images import common_build_args, context_hash
 from config.stack import ImagesConfig
+from plan.build import common_build_args, context_hash
 from tests.deployers import PROJECT_DIR, extra_ca_file
 from tests.e2e.conftest import TEST_IMAGES
 

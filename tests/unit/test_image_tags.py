@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from components.images import BuildSpec, context_hash, own_notebook_build
+from plan.build import BuildSpec, context_hash, own_notebook_build
 from tests.deployers import PROJECT_DIR
 from tests.harness.context_hash import provider_context_digest
 
