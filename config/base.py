@@ -9,8 +9,16 @@ from pydantic.alias_generators import to_camel
 
 
 class ConfigModel(BaseModel):
-    # camelCase keys in the YAML, snake_case in Python; unknown keys are errors, not ignored.
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+    # camelCase keys in the YAML, snake_case in Python; unknown keys are errors, not ignored. A
+    # field's docstring is its description: the configuration reference is generated from them
+    # (config/reference.py).
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        use_attribute_docstrings=True,
+    )
 
 
 # A name that ends up in Docker object names and form values: a shared folder's, a profile's.

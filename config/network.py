@@ -32,10 +32,16 @@ class NetworkConfig(ConfigModel):
     # Servers reach the hub's API and the internet, not one another, the proxy's API, the
     # Docker host or private and link-local addresses.
     isolation: bool = True
+    """Users' servers on their own network behind the stack's firewall: they reach the hub's API and the
+    internet, not each other, the proxy's API, the Docker host or private addresses; see [Security
+    model](../explanation/security-model.md)."""
     # Private ranges users may still reach (a package mirror, a database), CIDR.
     egress_allow: list[str] = Field(default_factory=list, max_length=100)
+    """IPv4 ranges (CIDR, e.g. `10.20.0.0/16` for a package mirror) users' servers may reach although
+    private."""
     # Public ranges users must not reach either, CIDR.
     egress_deny: list[str] = Field(default_factory=list, max_length=100)
+    """Further IPv4 ranges (CIDR) users' servers must not reach."""
 
     @field_validator("egress_allow", "egress_deny")
     @classmethod

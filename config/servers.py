@@ -53,17 +53,24 @@ class CullerConfig(ConfigModel):
     """Idle culling: servers without activity for `timeout` seconds are stopped."""
 
     enabled: bool = True
+    """Stop servers idle for `timeout`; see [Servers for a class](../how-to/classes.md)."""
     timeout: int = Field(default=3600, ge=10, le=30 * 86400)
+    """Seconds of inactivity after which a server is stopped."""
     # Seconds between two checks; by default half the timeout (the culler's own default).
     every: int | None = Field(default=None, ge=5, le=86400)
+    """How often to check, in seconds. Default: half the timeout."""
     # Stop servers older than this many seconds even when active; 0: no limit.
     max_age: int = Field(default=0, ge=0)
+    """Stop servers older than this many seconds even if active (`0`: never)."""
     # Also delete users whose servers were culled (temporary users only: their home volume stays).
     cull_users: bool = False
+    """Delete culled users too."""
     # Idle kernels inside a server are shut down after this many seconds, connected or not; 0: never.
     kernel_timeout: int = Field(default=3600, ge=0)
+    """Shut down idle kernels inside a server after this many seconds, connected or not (`0`: never)."""
     # A server `workshop.prestart` started is left alone this long, unless its user used it.
     prestart_grace: int = Field(default=4 * 3600, ge=0)
+    """A server `workshop.prestart` started is kept this long unless its user used it."""
 
     @model_validator(mode="after")
     def _every_within_timeout(self) -> CullerConfig:
@@ -164,9 +171,11 @@ class NamedServersConfig(ConfigModel):
     """Several servers per person (`/user/<name>/<server>`), at most `limit`; 0 turns them off."""
 
     limit: int = Field(default=0, ge=0, le=100)
+    """Servers per person besides the default one (`0`: off)."""
     # Each named server has its own home volume; with sharedHome, all of a person's servers
     # mount the same home.
     shared_home: bool = False
+    """Whether they share the person's home."""
 
 
 class WorkshopConfig(ConfigModel):
@@ -174,8 +183,10 @@ class WorkshopConfig(ConfigModel):
 
     # Start the servers of every user in auth.allowedUsers / auth.allowedUsersFile after `up`.
     prestart: bool = False
+    """After `up`, start every listed user's server."""
     # How many servers the prestart starts at a time.
     prestart_concurrency: int = Field(default=4, ge=1, le=64)
+    """That many at a time."""
 
 
 def check_profiles(profiles: list[ProfileConfig], image_names: list[str]) -> list[str]:

@@ -105,18 +105,27 @@ class TlsConfig(_Model):
     """HTTPS at an edge proxy (Caddy) in front of the proxy, or plain HTTP (`none`)."""
 
     mode: Literal["none", "self-signed", "manual", "letsencrypt"] = "none"
+    """`none`, `self-signed`, `manual` or `letsencrypt`; see [TLS](../how-to/tls.md)."""
     # Publishing plain HTTP beyond loopback is only sane behind another TLS terminator;
     # the stack has to say so.
     behind_tls_terminator: bool = False
+    """Required to publish plain HTTP on a non-loopback address."""
     domain: str | None = None
+    """The hub's DNS name, required with TLS."""
     # manual: the certificate chain (leaf first) and its key, both Pulumi secrets.
     certificate: SecretStr | None = None
+    """manual: the certificate chain, leaf first."""
     key: SecretStr | None = None
+    """manual: the certificate's private key."""
     # letsencrypt: the ACME account's email and directory (production, staging or a URL), and
     # for a private ACME CA the PEM file of the root its directory's HTTPS certificate chains to.
     email: str | None = None
+    """letsencrypt: the ACME account's email."""
     acme_directory: str = "production"
+    """letsencrypt: the ACME directory: `production`, `staging` or a URL."""
     acme_ca_root_file: str | None = None
+    """letsencrypt with a private ACME CA: the PEM file of the root its directory's HTTPS certificate chains
+    to."""
 
     @property
     def enabled(self) -> bool:
@@ -174,8 +183,11 @@ class PublishConfig(_Model):
     TLS (default 8000), the edge's HTTP (default 80) and HTTPS ports with it."""
 
     address: str = "127.0.0.1"
+    """Where the proxy (or, with TLS, the edge's HTTP redirect) is published."""
     port: int | None = Field(default=None, ge=1, le=65535)
+    """Its port. Default: `8000` (`80` with TLS)."""
     https_port: int = Field(default=443, ge=1, le=65535)
+    """The edge's HTTPS port (TLS only)."""
 
     def http_port(self, tls: TlsConfig) -> int:
         if self.port is not None:
@@ -201,24 +213,31 @@ class ImagesConfig(_Model):
 
     # FROM of the hub image and of the default notebook image: any image with python3 + venv.
     base: str = "python:3.12-slim-bookworm"
+    """FROM of the hub and default notebook images (any image with `python3` + `venv`)."""
     proxy: str = "quay.io/jupyterhub/configurable-http-proxy:4.6.3"
+    """The proxy image (needs `/bin/sh` and `configurable-http-proxy` on PATH)."""
     # The TLS edge (any Caddy 2.6+ image with `caddy` on PATH).
     edge: str = "caddy:2.8.4"
+    """The TLS edge image (Caddy 2.6 or newer, `caddy` on PATH)."""
     # The local registry (Distribution 2.x, `registry serve <config>`).
     registry: str = "registry:2.8.3"
+    """The registry image (`registry serve <config>`)."""
     # Prefixed to every default upstream image (base, proxy, edge, registry), e.g.
     # "mirror.example.org/", for sites that mirror them. An image set explicitly is used as
     # written: that is the per-image override.
     mirror: str = ""
+    """Prefixed to every default upstream image, e.g. `mirror.example.org/`."""
 
     def resolved(self, field: str) -> str:
         value: str = getattr(self, field)
         return value if field in self.model_fields_set else self.mirror + value
 
     pip_index_url: str | None = None
+    """A PyPI mirror for every image build."""
     # A PEM file of extra CA certificates trusted by pip during builds (TLS-intercepting
     # proxies, private mirrors). Relative paths are relative to the project directory.
     ca_certificates_file: str | None = None
+    """PEM file of extra CA certificates trusted during builds (TLS-intercepting proxies)."""
 
 
 class BuildConfig(_Model):
@@ -246,9 +265,13 @@ class NotebookConfig(_Model):
     list users choose from at spawn time (`images`, with a `default`)."""
 
     image: str | None = None
+    """One single-user image to pull instead of building one."""
     build: BuildConfig | None = None
+    """`context`, `dockerfile`, `args` of the one single-user image build."""
     images: tuple[NotebookImageConfig, ...] = ()
+    """Several images users choose from at spawn: `name`, and `image` or `build` each."""
     default: str | None = None
+    """The `name` of the image preselected in the spawn form. Default: the first."""
 
     @model_validator(mode="after")
     def _one_way(self) -> NotebookConfig:
@@ -286,10 +309,15 @@ class RegistryConfig(_Model):
     spawned from it. With username and password, it requires htpasswd authentication."""
 
     enabled: bool = False
+    """Run a local registry; built images are pushed to it and spawned from it."""
     address: str = "127.0.0.1"
+    """Where the registry is published."""
     port: int = Field(default=5000, ge=1, le=65535)
+    """Its port."""
     username: str | None = None
+    """The registry's htpasswd user."""
     password: SecretStr | None = None
+    """Its password."""
 
     @model_validator(mode="after")
     def _credentials_together(self) -> RegistryConfig:
@@ -312,27 +340,40 @@ DEFAULT_MEM_GUARANTEE = "512M"
 class SpawnerConfig(_Model):
     # The cap: a server using more is killed by the kernel (its kernel restarts).
     mem_limit: str = "2G"
+    """Memory limit per user server (the cap: a kernel using more is killed)."""
     # What each server is guaranteed: its memory reservation on the Docker host (the kernel
     # reclaims other memory first), and what the hub admits servers by (activeServerLimit).
     # Absent: DEFAULT_MEM_GUARANTEE, or memLimit if that is smaller.
     mem_guarantee: str | None = None
+    """Memory each server is guaranteed (reserved on the Docker host) and admitted by; see [How many servers
+    run at once](../how-to/classes.md). Default: `512M` (or `memLimit` if smaller)."""
     cpu_limit: float = Field(default=1.0, gt=0, le=256)
+    """CPU limit per user server, in CPUs."""
     start_timeout: int = Field(default=120, ge=10, le=3600)
+    """Seconds a user server may take to start."""
     home_dir: str = "/home/jovyan"
-    # Servers starting at once; more wait with "Too many users trying to log in" and retry.
-    # Default: 8 per CPU of the Docker host, at least 20 (read by the hub at start).
+    """Where the user's home volume is mounted (not `/` nor a system directory of the image)."""
+    # None: derived by the hub at start from the Docker host's CPUs (hub/servers.py).
     concurrent_spawn_limit: int | None = Field(default=None, ge=1, le=1000)
+    """Spawns the hub accepts at once; more are refused ("Too many users trying to log in"). Default: 25 per
+    CPU of the host, at least 50."""
     # Servers running at once; default: as many as 90 % of the host's memory holds at the
     # largest memory guarantee of the profiles (read by the hub at start); 0: no limit.
     active_server_limit: int | None = Field(default=None, ge=0)
+    """Servers running at once; `0`: no limit. Default: 90 % of the host's memory / the largest
+    `memGuarantee`."""
     # Processes (and threads) a server may run at once: a fork bomb stops there, not at the
     # host's limit. 0: no limit.
     pids_limit: int = Field(default=1024, ge=0)
+    """Processes and threads per user server (a fork bomb stops there); `0`: no limit."""
     # The image's filesystem read-only; the home volume and a tmpfs /tmp stay writable.
     read_only_root_filesystem: bool = False
+    """User servers' image filesystem read-only; home, shared folders and a tmpfs `/tmp` stay writable."""
     # For images that start as root and switch to the user themselves (docker-stacks with
     # NB_UID/CHOWN_HOME): run as root with the few capabilities that switch needs.
     starts_as_root: bool = False
+    """The notebook image starts as root and switches user itself (docker-stacks' `NB_UID`, `CHOWN_HOME`);
+    see [Security model](../explanation/security-model.md)."""
 
     @field_validator("mem_limit", "mem_guarantee")
     @classmethod
@@ -407,6 +448,7 @@ class HubConfig(_Model):
     # {ClassName: {trait: value}}, e.g. {JupyterHub: {concurrent_spawn_limit: 10}}: applied last,
     # exactly as written (hub/apply.py). Values are JSON.
     extra_config: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Anything of JupyterHub this table does not model: `{ClassName: {trait: value}}`, see below."""
 
     @field_validator("extra_config")
     @classmethod
@@ -440,10 +482,13 @@ class SshConfig(_Model):
 
     # The host's key, pinned: one or more known_hosts lines ("host ssh-ed25519 AAAA...").
     known_hosts: str | None = None
+    """The host's known_hosts line(s): its key is pinned. Required for an `ssh://` host."""
     # The client key (a Pulumi secret); without it, the running ssh-agent's keys are used.
     private_key: SecretStr | None = None
+    """The SSH client key; without it the running ssh-agent is used."""
     # Never the default: disables host key checking (first contact over a trusted network).
     insecure_skip_host_key_check: bool = False
+    """Disables host key checking; never the default."""
 
     @model_validator(mode="after")
     def _lines(self) -> SshConfig:
@@ -461,8 +506,11 @@ class DockerTlsConfig(_Model):
     """Client TLS for a tcp:// Docker host (the engine's --tlsverify setup)."""
 
     ca: SecretStr
+    """Client TLS for a `tcp://` engine: the CA that signed the engine's certificate."""
     cert: SecretStr
+    """The client's certificate."""
     key: SecretStr
+    """The client's private key."""
 
 
 _SSH_HOST = re.compile(r"^ssh://(?P<user>[^@/:]+)@(?P<host>[^@/:]+)(:(?P<port>\d+))?$")
@@ -471,18 +519,25 @@ _TCP_HOST = re.compile(r"^tcp://(?P<host>[^@/:]+):(?P<port>\d+)$")
 
 class StackConfig(_Model):
     docker_host: str = "unix:///var/run/docker.sock"
+    """The Docker engine: `unix:///path`, `ssh://user@host[:port]` or `tcp://host:port`."""
     # "swarm": dockerHost is a Swarm manager and users' servers are services spread over the
     # swarm's nodes (docs/how-to/swarm.md); never guessed from the engine.
     orchestrator: Literal["docker", "swarm"] = "docker"
+    """`swarm`: `dockerHost` is a Swarm manager and users' servers are services spread over the swarm's
+    nodes; see [Docker Swarm](../how-to/swarm.md)."""
     # On an ssh:// or tcp:// host: the engine's socket there, mounted into the hub for DockerSpawner.
     docker_socket: str = "/var/run/docker.sock"
+    """On a remote host: the engine's socket there (mounted into the Docker API proxy, never into the hub)."""
     ssh: SshConfig = SshConfig()
     docker_tls: DockerTlsConfig | None = None
     # Keep the hub database and users' home volumes when the stack is destroyed (production).
     keep_data: bool = False
+    """Keep the hub database and users' home volumes when the stack is destroyed."""
     # A throwaway demo stack: the only kind on which anonymous login is allowed.
     demo: bool = False
+    """Marks a throwaway demo stack (required for `auth.type: anonymous`)."""
     auth: AuthConfig
+    """How users log in: one table per `auth.type` below."""
     tls: TlsConfig = TlsConfig()
     publish: PublishConfig = PublishConfig()
     images: ImagesConfig = ImagesConfig()
@@ -491,8 +546,11 @@ class StackConfig(_Model):
     spawner: SpawnerConfig = SpawnerConfig()
     hub: HubConfig = HubConfig()
     shared: list[SharedFolderConfig] = Field(default_factory=list)
+    """Folders mounted into every user's server beside the home; see [Shared
+    folders](../how-to/shared-folders.md)."""
     culler: CullerConfig = CullerConfig()
     profiles: list[ProfileConfig] = Field(default_factory=list)
+    """The spawn form's choices: image, limits, GPUs, environment, who may pick each."""
     named_servers: NamedServersConfig = NamedServersConfig()
     workshop: WorkshopConfig = WorkshopConfig()
     network: NetworkConfig = NetworkConfig()

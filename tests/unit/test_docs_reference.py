@@ -8,8 +8,11 @@ import re
 
 from pydantic import BaseModel
 
+from config.reference import reference_tables, undocumented
 from config.stack import StackConfig, _leaf_types
 from tests.deployers import PROJECT_DIR
+
+MARKER = "<!-- generated: config reference -->"
 
 DOCS = PROJECT_DIR / "docs"
 # The reference table, and the how-to pages that document the settings of their topic.
@@ -23,7 +26,9 @@ CONFIG_PAGES = (
     "how-to/shared-folders.md",
     "how-to/classes.md",
 )
-CHAPTER = "\n".join((DOCS / page).read_text() for page in CONFIG_PAGES)
+# The reference page shows the tables generated from the models where its marker is.
+REFERENCE = reference_tables()
+CHAPTER = "\n".join((DOCS / page).read_text() for page in CONFIG_PAGES).replace(MARKER, REFERENCE)
 
 
 def model_keys(model: type[BaseModel], prefix: str = "") -> dict[str, bool]:
@@ -45,13 +50,13 @@ KEYS = model_keys(StackConfig)
 
 def table_keys() -> list[str]:
     """The keys in the first column of the reference table (`.x` continues the previous key)."""
-    table = CHAPTER[CHAPTER.index("| key | default | meaning |") :].split("\n\n", 1)[0]
+    table = REFERENCE.split("\n\n", 1)[0]
     found: list[str] = []
     for row in table.splitlines()[2:]:
         previous = ""
         for token in re.findall(r"`([^`]+)`", row.split("|")[1]):
             key = previous.rsplit(".", 1)[0] + token if token.startswith(".") else token
-            found.append(key)
+            found.append(key.replace("[]", ""))
             previous = key
     return found
 
@@ -94,3 +99,11 @@ def test_the_authentication_page_lists_every_login_mode_in_order() -> None:
     table = page[page.index("| mode | for |") :].split("\n\n", 1)[0]
     modes = [re.findall(r"`([^`]+)`", row.split("|")[1])[0] for row in table.splitlines()[2:]]
     assert modes == list(AUTH_TYPES)
+
+
+def test_the_reference_page_shows_the_generated_tables_and_every_key_has_a_meaning() -> None:
+    assert MARKER in (DOCS / "reference/configuration.md").read_text()
+    assert undocumented() == []
+    # The defaults are the models': a changed default changes the page.
+    assert "| `spawner.memLimit` | `2G` |" in REFERENCE
+    assert "| `auth.password`* | required |" in REFERENCE

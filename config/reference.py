@@ -1,0 +1,104 @@
+"""The configuration reference, generated from the models: every key preview accepts, its
+default as the model has it, and its meaning from the field's docstring (ConfigModel reads
+them: `use_attribute_docstrings`). docs/reference/configuration.md shows it (scripts/
+docs_hooks.py), so the page cannot drift from the models.
+
+Keys whose topic page documents them in context (each login mode's settings, the shared
+folders, the profiles, the notebook images) point to that page instead of repeating it; the
+test of the docs checks that the page names each of them.
+"""
+
+from __future__ import annotations
+
+import json
+import typing
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import BaseModel, SecretStr
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+from config.auth import AuthConfig
+from config.stack import StackConfig, _leaf_types
+
+# Where a key is documented in context, by the start of its path (relative to reference/).
+TOPIC_PAGES = {
+    "auth.": "../how-to/authentication.md",
+    "shared[].": "../how-to/shared-folders.md",
+    "profiles[].": "../how-to/classes.md",
+    "notebook.images[].": "../how-to/images.md",
+    "notebook.build.": "../how-to/images.md",
+}
+
+
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    return [t for t in _leaf_types(annotation) if isinstance(t, type) and issubclass(t, BaseModel)]
+
+
+def _is_list(annotation: Any) -> bool:
+    """A list or tuple of models (`shared`, `profiles`, `notebook.images`), through Optional."""
+    origin = typing.get_origin(annotation)
+    if origin in (list, tuple):
+        return True
+    return origin is not None and any(_is_list(arg) for arg in typing.get_args(annotation))
+
+
+def _default(field: FieldInfo) -> str:
+    if field.is_required():
+        return "required"
+    value = field.default_factory() if field.default_factory is not None else field.default  # type: ignore[call-arg]
+    if value is None or value is PydanticUndefined:
+        return "none"
+    if isinstance(value, SecretStr):
+        return "(secret)"
+    if isinstance(value, BaseModel):
+        return ""
+    if isinstance(value, tuple):
+        value = list(value)
+    return f"`{json.dumps(value) if not isinstance(value, str) else value or chr(34) * 2}`"
+
+
+def _rows(model: type[BaseModel], prefix: str) -> Iterator[tuple[str, str, str]]:
+    for name, field in model.model_fields.items():
+        path = f"{prefix}{field.alias or name}"
+        nested = _models(field.annotation)
+        if nested and model is StackConfig and name == "auth":
+            continue  # one table per login mode, below
+        if nested:
+            child = path + ("[]." if _is_list(field.annotation) else ".")
+            for sub in nested:
+                yield from _rows(sub, child)
+            continue
+        secret = "*" if SecretStr in _leaf_types(field.annotation) else ""
+        meaning = (field.description or "").replace("\n", " ")
+        if not meaning:
+            page = next((p for start, p in TOPIC_PAGES.items() if path.startswith(start)), None)
+            meaning = f"see [{page.rsplit('/', 1)[-1].removesuffix('.md')}]({page})" if page else ""
+        yield f"`{path}`{secret}", _default(field), meaning
+
+
+def _table(rows: list[tuple[str, str, str]]) -> str:
+    lines = ["| key | default | meaning |", "| --- | --- | --- |"]
+    lines += [f"| {key} | {default} | {meaning} |" for key, default, meaning in rows]
+    return "\n".join(lines)
+
+
+def undocumented() -> list[str]:
+    """Keys with neither a docstring nor a topic page: what the generated table cannot explain."""
+    rows = list(_rows(StackConfig, ""))
+    for mode in typing.get_args(typing.get_args(AuthConfig)[0]):
+        rows += list(_rows(mode, "auth."))
+    return [key for key, _, meaning in rows if not meaning]
+
+
+def reference_tables() -> str:
+    """The markdown of the reference: the stack's keys, then one table per login mode."""
+    parts = [_table(list(_rows(StackConfig, "")))]
+    for mode in typing.get_args(typing.get_args(AuthConfig)[0]):
+        kind = typing.get_args(mode.model_fields["type"].annotation)[0]
+        rows = [row for row in _rows(mode, "auth.") if row[0] != "`auth.type`"]
+        summary = (mode.__doc__ or "").strip().split("\n\n", 1)[0].replace("\n", " ")
+        heading = f"**`auth.type: {kind}`**" + (f": {summary}" if summary else "")
+        parts.append(heading + "\n\n" + _table(rows))
+    return "\n\n".join(parts)
