@@ -86,8 +86,11 @@ class ProfileAccessConfig(ConfigModel):
     """Who may pick a profile: any listed user, any member of a listed group, or any admin."""
 
     users: tuple[str, ...] = ()
+    """Usernames who may pick the profile."""
     groups: tuple[str, ...] = ()
+    """The authenticator's groups whose members may pick it."""
     admins: bool = False
+    """Whether the hub's admins may pick it."""
 
     @model_validator(mode="after")
     def _someone(self) -> ProfileAccessConfig:
@@ -103,24 +106,37 @@ class ProfileConfig(ConfigModel):
     """One choice of the spawn form."""
 
     name: str  # what the form submits and user_options carry: a-z, 0-9, '-'
+    """What the form submits: a-z, 0-9, `-`."""
     display_name: str | None = Field(default=None, max_length=80)
+    """What the form shows (default: the name)."""
     description: str = Field(default="", max_length=500)
+    """A line under it in the form."""
     # The name of a notebook image (`notebook.images[].name`, or "Default" for the single image).
     image: str | None = None
+    """The `name` of one of `notebook.images` (`Default` for the single image)."""
     mem_limit: str | None = None
+    """Memory cap of its servers (default: `spawner.memLimit`)."""
     # What each of its servers is guaranteed (absent: spawner.memGuarantee, at most memLimit).
     mem_guarantee: str | None = None
+    """Memory its servers are guaranteed and admitted by (default: the spawner's, at most the profile's
+    cap)."""
     cpu_limit: float | None = Field(default=None, gt=0, le=256)
+    """CPU limit of its servers (default: `spawner.cpuLimit`)."""
     # "all", a count, or device ids: a Docker device request for the NVIDIA driver.
     gpus: Literal["all"] | int | tuple[str, ...] | None = None
+    """GPUs for its servers: `all`, a count, or device IDs."""
     environment: dict[str, str] = Field(default_factory=dict)
+    """Environment variables of its servers."""
     allowed: ProfileAccessConfig | None = None  # absent: everyone
     default: bool = False
+    """Preselected in the form."""
     # The profile's image starts as root to switch user (absent: spawner.startsAsRoot).
     starts_as_root: bool | None = None
+    """Its image starts as root and switches user (default: `spawner.startsAsRoot`)."""
     # orchestrator: swarm only: the nodes its servers may run on, as Swarm placement
     # constraints (`node.labels.gpu==true`).
     placement: tuple[str, ...] = ()
+    """Swarm placement constraints: the nodes its servers may run on."""
 
     @field_validator("placement")
     @classmethod

@@ -28,20 +28,27 @@ class StackVolumeSource(ConfigModel):
     # volume at `up` whenever its content changed: course material, a dataset. Files of the
     # same name are overwritten; files people added to the folder are left alone.
     seed: str | None = None
+    """A directory (relative to the project) copied into the volume whenever its content changed; files
+    people added stay."""
 
 
 class CifsSource(ConfigModel):
     """An SMB share, mounted by the Docker host (it needs the kernel's CIFS client)."""
 
     server: str  # host name or address of the SMB server
+    """The SMB server's host name or address."""
     share: str  # the share's name, as in //server/share
+    """The share's name, as in `//server/share`."""
     username: str | None = None
+    """The SMB user."""
     # Docker keeps it in the volume's options (/var/lib/docker/volumes/<name>/opts.json, and
     # `docker volume inspect` shows it to whoever may use the engine). The local driver mounts
     # with the mount(2) system call, not mount.cifs, so mount.cifs's credentials= file is not
     # an option.
     password: SecretStr | None = None
+    """Its password (a secret)."""
     options: str = ""  # more cifs mount options, comma-separated: vers=3.0,uid=1000,gid=100
+    """More cifs mount options, comma-separated, e.g. `vers=3.0,uid=1000,gid=100`."""
 
     @field_validator("server", "share", "username")
     @classmethod
@@ -73,8 +80,11 @@ class NfsSource(ConfigModel):
     """An NFS export, mounted by the Docker host (it needs the kernel's NFS client)."""
 
     server: str
+    """The NFS server's host name or address."""
     export: str  # the exported path, e.g. /srv/share
+    """The exported path, e.g. `/srv/share`."""
     options: str = "nfsvers=4"  # mount options, comma-separated
+    """Mount options, comma-separated."""
 
     def driver_options(self) -> dict[str, str]:
         return {
@@ -96,6 +106,7 @@ class SharedSource(ConfigModel):
 
     volume: StackVolumeSource | None = None
     host_path: str | None = None  # an existing directory on the Docker host
+    """An existing directory on the Docker host; not a system directory, nor a link into one."""
     cifs: CifsSource | None = None
     nfs: NfsSource | None = None
 
@@ -126,7 +137,9 @@ class SharedWriters(ConfigModel):
     """Who may write; everyone else sees the folder read-only."""
 
     admins: bool = False
+    """Whether the hub's admins may write."""
     groups: list[str] = Field(default_factory=list)  # the authenticator's groups (LDAP, OIDC, ...)
+    """The authenticator's groups (LDAP, OIDC, ...) whose members may write."""
 
     @model_validator(mode="after")
     def _someone(self) -> SharedWriters:
@@ -137,8 +150,11 @@ class SharedWriters(ConfigModel):
 
 class SharedFolderConfig(ConfigModel):
     name: str  # names the stack's Docker objects: jhub-<stack>-shared-<name>
+    """Names the stack's Docker objects (`jhub-<stack>-shared-<name>`): a-z, 0-9, `-`."""
     target: str  # where it appears in every user's server, e.g. /home/jovyan/course
+    """Where it appears in every user's server, e.g. `/home/jovyan/course`."""
     read_only: bool = False
+    """Mounted read-only for everyone."""
     writers: SharedWriters | None = None
     source: SharedSource
 

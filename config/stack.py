@@ -242,15 +242,20 @@ class ImagesConfig(_Model):
 
 class BuildConfig(_Model):
     context: str
+    """The build context, relative to the project directory."""
     dockerfile: str = "Dockerfile"
+    """The Dockerfile in it."""
     args: dict[str, str] = Field(default_factory=dict)
+    """Build args; `JUPYTERHUB_VERSION` is the hub's."""
 
 
 class NotebookImageConfig(_Model):
     """One single-user image users can choose: pulled, or built from a context."""
 
     name: str = Field(min_length=1, max_length=80)  # what users see in the spawn form
+    """What users see in the spawn form."""
     image: str | None = None
+    """An image to pull (or `build` instead)."""
     build: BuildConfig | None = None
 
     @model_validator(mode="after")
