@@ -108,11 +108,15 @@ HttpsUrl = Annotated[str, AfterValidator(_https_url)]
 
 class _AuthCommon(_AuthMode):
     admins: tuple[Username, ...] = ()
+    """Usernames who are admins, lower-cased the way JupyterHub does it."""
     allowed_users: tuple[Username, ...] = ()
+    """Usernames who may log in."""
     # A file of usernames, one per line (the tutorials' `userlist`), relative to the project.
     allowed_users_file: str | None = None
+    """A file of usernames, one per line (`#` starts a comment), relative to the project directory."""
     # JupyterHub refuses everyone who is not allowed unless this is set explicitly.
     allow_all: bool = False
+    """Admit everyone who can authenticate: the explicit choice."""
 
     def _grants_access(self) -> bool:
         """Whether some setting other than allowAll and the user lists admits users."""
@@ -160,9 +164,12 @@ class _IdentityServerAuth(_AuthCommon):
     # Group names (OIDC) or group DNs (LDAP): members of allowedGroups get in, members of
     # adminGroups get in and are admins.
     allowed_groups: tuple[str, ...] = ()
+    """Groups whose members may log in (OIDC: claim values; LDAP: group DNs)."""
     admin_groups: tuple[str, ...] = ()
+    """Groups whose members are admins."""
     # A PEM file of CA certificates the hub trusts for this server (a private CA).
     ca_certificates_file: str | None = None
+    """PEM file of a private CA the identity server's certificate comes from; trusted for it only."""
 
     def _grants_access(self) -> bool:
         return bool(self.allowed_groups or self.admin_groups)
@@ -183,7 +190,9 @@ class SharedPasswordAuth(_AuthCommon):
     type: Literal["shared-password"]
     # The limits the authenticator itself enforces, checked here at preview.
     password: Annotated[SecretStr, _min_length(8)]
+    """The shared password, 8 characters or more."""
     admin_password: Annotated[SecretStr, _min_length(32)] | None = None
+    """The admins' password, 32 characters or more; required when `admins` is set."""
 
     @model_validator(mode="after")
     def _admins_need_admin_password(self) -> SharedPasswordAuth:
@@ -211,11 +220,16 @@ class NativeAuth(_AuthCommon):
 
     type: Literal["native"]
     signup: bool = True
+    """People sign up at `/hub/signup`."""
     open_signup: bool = False
+    """Approve everyone who signs up (otherwise an admin does, at `/hub/authorize`)."""
     minimum_password_length: int = Field(default=8, ge=1, le=128)
+    """The shortest password accepted."""
     # Lock an account for lockoutSeconds after this many failed logins (0: never).
     allowed_failed_logins: int = Field(default=5, ge=0, le=1000)
+    """Wrong passwords before an account is locked (`0`: never)."""
     lockout_seconds: int = Field(default=600, ge=1, le=86400)
+    """How long a locked account stays locked."""
 
     def hub_settings(self, context: AuthContext) -> AuthSettings:
         return {
@@ -235,6 +249,7 @@ class FirstUseAuth(_AuthCommon):
 
     type: Literal["firstuse"]
     minimum_password_length: int = Field(default=8, ge=1, le=128)
+    """The shortest password the first login may set."""
 
     def hub_settings(self, context: AuthContext) -> AuthSettings:
         return {
@@ -248,9 +263,12 @@ class GitHubAuth(_AuthCommon):
 
     type: Literal["github"]
     client_id: str = Field(min_length=1)
+    """The GitHub OAuth app's client ID."""
     client_secret: SecretStr
+    """Its client secret."""
     # "org" or "org:team"; checking them needs the read:org scope, which is then requested.
     allowed_organizations: tuple[str, ...] = ()
+    """Organizations (`org`) or teams (`org:team`) whose members may log in; asks for `read:org`."""
 
     def _grants_access(self) -> bool:
         return bool(self.allowed_organizations)
@@ -279,16 +297,25 @@ class OidcAuth(_IdentityServerAuth):
 
     type: Literal["oidc"]
     client_id: str = Field(min_length=1)
+    """The OpenID Connect client's ID."""
     client_secret: SecretStr
+    """Its client secret."""
     # Either the issuer (its discovery document is read when the hub starts) ...
     issuer: HttpsUrl | None = None
+    """The provider's issuer URL (`https://`): the hub reads its discovery document at start."""
     # ... or the three endpoints explicitly.
     authorize_url: HttpsUrl | None = None
+    """Without `issuer`: the authorization endpoint."""
     token_url: HttpsUrl | None = None
+    """Without `issuer`: the token endpoint."""
     userinfo_url: HttpsUrl | None = None
+    """Without `issuer`: the userinfo endpoint."""
     scopes: tuple[str, ...] = ("openid", "profile", "email")
+    """The scopes asked for."""
     username_claim: str = "preferred_username"
+    """The userinfo claim that is the username."""
     groups_claim: str = "groups"
+    """The userinfo claim that lists the user's groups."""
 
     @model_validator(mode="after")
     def _endpoints(self) -> OidcAuth:
@@ -336,9 +363,13 @@ class LdapLookup(_Model):
     """Find the user's DN by searching, instead of building it from a template."""
 
     search_base: str = Field(min_length=1)
+    """Where the user is searched for, e.g. `ou=people,dc=example,dc=org`."""
     user_attribute: str = "uid"
+    """The attribute that holds the username."""
     search_user: str | None = None
+    """The DN that searches (none: an anonymous search)."""
     search_password: SecretStr | None = None
+    """Its password."""
 
     @model_validator(mode="after")
     def _credentials_together(self) -> LdapLookup:
@@ -352,10 +383,14 @@ class LdapAuth(_IdentityServerAuth):
 
     type: Literal["ldap"]
     server_address: str = Field(min_length=1)
+    """The LDAP server's host name or address."""
     server_port: int | None = Field(default=None, ge=1, le=65535)
+    """Its port (default: 389, or 636 with `on_connect`)."""
     # before_bind (StartTLS) and on_connect (ldaps) verify the server; insecure must be chosen.
     tls_strategy: Literal["before_bind", "on_connect", "insecure"] = "before_bind"
+    """`before_bind` (StartTLS) or `on_connect` (ldaps) verify the server; `insecure` must be chosen."""
     bind_dn_templates: tuple[str, ...] = ()
+    """The user's DN with `{username}`, e.g. `uid={username},ou=people,dc=example,dc=org`; or use `lookup`."""
     lookup: LdapLookup | None = None
 
     @model_validator(mode="after")

@@ -1,11 +1,8 @@
 """The configuration reference, generated from the models: every key preview accepts, its
 default as the model has it, and its meaning from the field's docstring (ConfigModel reads
 them: `use_attribute_docstrings`). docs/reference/configuration.md shows it (scripts/
-docs_hooks.py), so the page cannot drift from the models.
-
-Keys whose topic page documents them in context (each login mode's settings, the shared
-folders, the profiles, the notebook images) point to that page instead of repeating it; the
-test of the docs checks that the page names each of them.
+docs_hooks.py), so the page cannot drift from the models; a key without a docstring fails the
+docs test (`undocumented`).
 """
 
 from __future__ import annotations
@@ -21,15 +18,6 @@ from pydantic_core import PydanticUndefined
 
 from config.auth import AuthConfig
 from config.stack import StackConfig, _leaf_types
-
-# Where a key is documented in context, by the start of its path (relative to reference/).
-TOPIC_PAGES = {
-    "auth.": "../how-to/authentication.md",
-    "shared[].": "../how-to/shared-folders.md",
-    "profiles[].": "../how-to/classes.md",
-    "notebook.images[].": "../how-to/images.md",
-    "notebook.build.": "../how-to/images.md",
-}
 
 
 def _models(annotation: Any) -> list[type[BaseModel]]:
@@ -72,9 +60,6 @@ def _rows(model: type[BaseModel], prefix: str) -> Iterator[tuple[str, str, str]]
             continue
         secret = "*" if SecretStr in _leaf_types(field.annotation) else ""
         meaning = (field.description or "").replace("\n", " ")
-        if not meaning:
-            page = next((p for start, p in TOPIC_PAGES.items() if path.startswith(start)), None)
-            meaning = f"see [{page.rsplit('/', 1)[-1].removesuffix('.md')}]({page})" if page else ""
         yield f"`{path}`{secret}", _default(field), meaning
 
 
@@ -85,10 +70,10 @@ def _table(rows: list[tuple[str, str, str]]) -> str:
 
 
 def undocumented() -> list[str]:
-    """Keys with neither a docstring nor a topic page: what the generated table cannot explain."""
+    """Keys without a docstring: what the generated tables could not explain."""
     rows = list(_rows(StackConfig, ""))
     for mode in typing.get_args(typing.get_args(AuthConfig)[0]):
-        rows += list(_rows(mode, "auth."))
+        rows += [row for row in _rows(mode, "auth.") if row[0] != "`auth.type`"]  # each table's title
     return [key for key, _, meaning in rows if not meaning]
 
 
