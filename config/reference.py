@@ -19,6 +19,9 @@ from pydantic_core import PydanticUndefined
 from config.auth import AuthConfig
 from config.stack import StackConfig, _leaf_types
 
+# Where docs/reference/configuration.md shows the tables (scripts/docs_hooks.py).
+MARKER = "<!-- generated: config reference -->"
+
 
 def _models(annotation: Any) -> list[type[BaseModel]]:
     return [t for t in _leaf_types(annotation) if isinstance(t, type) and issubclass(t, BaseModel)]
@@ -44,7 +47,9 @@ def _default(field: FieldInfo) -> str:
         return ""
     if isinstance(value, tuple):
         value = list(value)
-    return f"`{json.dumps(value) if not isinstance(value, str) else value or chr(34) * 2}`"
+    if isinstance(value, str):
+        return f"`{value}`" if value else '`""`'
+    return f"`{json.dumps(value)}`"
 
 
 def _rows(model: type[BaseModel], prefix: str) -> Iterator[tuple[str, str, str]]:
@@ -69,20 +74,25 @@ def _table(rows: list[tuple[str, str, str]]) -> str:
     return "\n".join(lines)
 
 
+def _auth_tables() -> Iterator[tuple[type[BaseModel], str, list[tuple[str, str, str]]]]:
+    """Each login mode's model, its `auth.type`, and its rows (`auth.type` is the table's title)."""
+    for mode in typing.get_args(typing.get_args(AuthConfig)[0]):
+        kind = typing.get_args(mode.model_fields["type"].annotation)[0]
+        yield mode, kind, [row for row in _rows(mode, "auth.") if row[0] != "`auth.type`"]
+
+
 def undocumented() -> list[str]:
     """Keys without a docstring: what the generated tables could not explain."""
     rows = list(_rows(StackConfig, ""))
-    for mode in typing.get_args(typing.get_args(AuthConfig)[0]):
-        rows += [row for row in _rows(mode, "auth.") if row[0] != "`auth.type`"]  # each table's title
+    for _, _, mode_rows in _auth_tables():
+        rows += mode_rows
     return [key for key, _, meaning in rows if not meaning]
 
 
 def reference_tables() -> str:
     """The markdown of the reference: the stack's keys, then one table per login mode."""
     parts = [_table(list(_rows(StackConfig, "")))]
-    for mode in typing.get_args(typing.get_args(AuthConfig)[0]):
-        kind = typing.get_args(mode.model_fields["type"].annotation)[0]
-        rows = [row for row in _rows(mode, "auth.") if row[0] != "`auth.type`"]
+    for mode, kind, rows in _auth_tables():
         summary = (mode.__doc__ or "").strip().split("\n\n", 1)[0].replace("\n", " ")
         heading = f"**`auth.type: {kind}`**" + (f": {summary}" if summary else "")
         parts.append(heading + "\n\n" + _table(rows))

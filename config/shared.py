@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from config.base import SLUG, ConfigModel
-from hub.system_paths import HANDS_OUT_THE_HOST, host_path_problem, image_path_problem
+from hub.system_paths import host_path_problem, host_path_refusal, image_path_problem
 
 # Characters the local driver's `o=` option list cannot hold in a value (it is split on commas).
 _OPTION_UNSAFE = re.compile(r"[,\s]")
@@ -181,13 +181,6 @@ class SharedFolderConfig(ConfigModel):
         if self.read_only and self.writers is not None:
             raise ValueError("readOnly: true and writers exclude each other: keep one")
         return self
-
-
-def host_path_refusal(key: str, path: str, refused: str) -> str:
-    """The message for shared folder `key` whose hostPath `path` is refused because it `refused`
-    (hub/system_paths.py's reason)."""
-    socket_key = " (dockerHost / dockerSocket)" if "socket" in refused else ""
-    return f"{key}.source.hostPath: {path!r} {refused}{socket_key}; {HANDS_OUT_THE_HOST}"
 
 
 def check_shared(shared: list[SharedFolderConfig], home_dir: str, docker_socket: str) -> list[str]:

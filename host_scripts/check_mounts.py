@@ -18,7 +18,7 @@ import sys
 
 # pulumi-command runs scripts with the project directory as working directory (`python3 -c`
 # puts it first on sys.path): the rules are the ones preview and the Docker API proxy apply.
-from hub.system_paths import HANDS_OUT_THE_HOST, resolved_host_path_problem
+from hub.system_paths import host_path_refusal, resolved_host_path_problem
 
 # [{"key", "kind", "type", "source", "describe", "owned", "seed", "seedDigest"}]
 folders = json.loads(os.environ["JHUB_SHARED"])
@@ -95,7 +95,7 @@ for folder in folders:
             continue
         linked = resolved_host_path_problem(source, real, engine_socket)
         if linked is not None:
-            problems.append(f"{key}.source.hostPath: {source!r} {linked}; {HANDS_OUT_THE_HOST}")
+            problems.append(host_path_refusal(key, source, linked))
 
 if problems:
     sys.exit("shared folders on dockerHost " + host + ":\n  " + "\n  ".join(problems))

@@ -40,11 +40,6 @@ HOST_SYSTEM_DIRS = (*SYSTEM_DIRS, "/var/lib/containerd", "/var/lib/docker", "/va
 # except in the kernel's own file systems.
 IMAGE_SYSTEM_DIRS = (*SYSTEM_DIRS, "/opt", "/opt/conda", "/usr/local", "/var")
 IMAGE_KERNEL_DIRS = ("/dev", "/proc", "/sys")
-# What follows the reason a host directory is refused, at preview and in `up`'s mount check.
-HANDS_OUT_THE_HOST = (
-    "every user's server would mount it, which hands them the host. Share a directory made for "
-    "it, e.g. /srv/course, or a volume: {}"
-)
 
 
 def _inside(path: str, directory: str) -> bool:
@@ -97,3 +92,13 @@ def image_path_problem(path: str) -> str | None:
         if _inside(normal, kernel):
             return f"is inside {kernel}, which the kernel provides"
     return None
+
+
+def host_path_refusal(key: str, path: str, refused: str) -> str:
+    """The message for shared folder `key` whose hostPath `path` is refused because it `refused`
+    (a reason above), at preview and in `up`'s mount check."""
+    socket_key = " (dockerHost / dockerSocket)" if "socket" in refused else ""
+    return (
+        f"{key}.source.hostPath: {path!r} {refused}{socket_key}; every user's server would mount it, "
+        "which hands them the host. Share a directory made for it, e.g. /srv/course, or a volume: {}"
+    )

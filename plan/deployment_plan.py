@@ -16,10 +16,9 @@ from pathlib import Path
 
 from config.auth import AuthContext
 from config.files import read_acme_ca_root, read_allowed_users, read_auth_ca
-from config.shared import host_path_refusal
 from config.stack import Problems, StackConfig, resolve_path
 from hub.contract import RegistrySettings, Settings
-from hub.system_paths import resolved_host_path_problem
+from hub.system_paths import host_path_refusal, resolved_host_path_problem
 from plan.build import BuildSpec, build_spec, common_build_args, directory_digest, hub_jupyterhub_version
 from plan.caddyfile import render_caddyfile
 from plan.connection import ConnectionFiles

@@ -10,9 +10,7 @@ from typing import Any
 # MkDocs imports this file by its path; the project's packages are beside scripts/.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from config.reference import reference_tables
-
-MARKER = "<!-- generated: config reference -->"
+from config.reference import MARKER, reference_tables
 
 
 def on_page_markdown(markdown: str, **_: Any) -> str:

@@ -8,11 +8,9 @@ import re
 
 from pydantic import BaseModel
 
-from config.reference import reference_tables, undocumented
+from config.reference import MARKER, reference_tables, undocumented
 from config.stack import StackConfig, _leaf_types
 from tests.deployers import PROJECT_DIR
-
-MARKER = "<!-- generated: config reference -->"
 
 DOCS = PROJECT_DIR / "docs"
 # The reference table, and the how-to pages that document the settings of their topic.
