@@ -87,7 +87,8 @@ def native(auth: AuthSettings, secrets: Secrets, c: Config) -> None:
 
     _allow_lists(auth, c)
     settings = auth["native"]
-    c.JupyterHub.authenticator_class = "native"
+    # Upstream's, with its login handler bridged to JupyterHub 6 (hub/compat/native.py).
+    c.JupyterHub.authenticator_class = "hub.compat.native.NativeAuthenticator"
     c.JupyterHub.template_paths = [str(Path(nativeauthenticator.__file__).parent / "templates")]
     c.NativeAuthenticator.enable_signup = settings["signup"]
     c.NativeAuthenticator.open_signup = settings["openSignup"]

@@ -2,7 +2,7 @@
 they are ready, so a participant who logs in finds a running server.
 
 Run in the hub container by the program after `up` (`python -m hub.prestart`). It calls the hub's
-REST API with the `prestart` service's token, which holds only the `servers` scope, and records
+REST API with the `prestart` service's token, which may only read and start servers, and records
 which servers it started (PRESTARTED_FILE) for the idle culler's grace period
 (hub/culler/culler_config.py).
 """

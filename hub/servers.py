@@ -57,9 +57,10 @@ def services(c: Config, settings: Settings, secrets: Secrets) -> None:
     """Hub services, each with a role that holds only the scopes it uses."""
     services: list[dict[str, Any]] = [{"name": "metrics", "api_token": secrets["metricsToken"]}]
     roles: list[dict[str, Any]] = [{"name": "metrics", "scopes": ["read:metrics"], "services": ["metrics"]}]
-    # Start and stop servers (the `servers` scope: read, start, stop), nothing else.
+    # Read servers' state and start them (JupyterHub 6's `start:servers`), nothing else: the
+    # prestart never stops or deletes a server (hub/prestart.py), so it has no `delete:servers`.
     services.append({"name": "prestart", "api_token": secrets["prestartToken"]})
-    roles.append({"name": "prestart", "scopes": ["servers"], "services": ["prestart"]})
+    roles.append({"name": "prestart", "scopes": ["read:servers", "start:servers"], "services": ["prestart"]})
     culler = settings["culler"]
     if culler is not None:
         services.append(
@@ -97,6 +98,11 @@ def named_servers(c: Config, settings: Settings) -> None:
     limit = settings["namedServers"]["limit"]
     c.JupyterHub.allow_named_servers = limit > 0
     c.JupyterHub.named_server_limit_per_user = limit
+    # JupyterHub 6 names new named servers with 1-30 of a-z, 0-9 and '-' (upgrading-v6). A server
+    # named before that keeps its name and starts as before: its home volume carries the name
+    # (home_volume), and "autorename" would start it on a new, empty home. Pinned here, not
+    # left to the default, so a later default cannot rename anyone's server.
+    c.JupyterHub.allow_existing_invalid_named_servers = "allow-start"
 
 
 def home_volume(settings: Settings, server_name: str) -> str:

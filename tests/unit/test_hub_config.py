@@ -112,7 +112,7 @@ def test_hub_config_shared_password_with_an_admin_password() -> None:
 
 def test_hub_config_native_signup_and_lockout() -> None:
     c = configured({"auth": {"type": "native", "admins": ["boss"], "openSignup": True, "lockoutSeconds": 5}})
-    assert c.JupyterHub.authenticator_class == "native"
+    assert c.JupyterHub.authenticator_class == "hub.compat.native.NativeAuthenticator"
     assert c.NativeAuthenticator.open_signup is True
     assert c.NativeAuthenticator.seconds_before_next_try == 5
     # The stack's own pages (hub/templates: 429, admin) first; the two sets share no name.

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from docker.types import HostConfig
+from jupyterhub.scopes import scope_definitions
 from jupyterhub_idle_culler import IdleCuller  # type: ignore[import-untyped]
 from tornado import web
 from traitlets.config import Config
@@ -45,7 +46,10 @@ def test_culler_service_role_holds_only_the_scopes_it_needs() -> None:
         "delete:servers",
     ]
     assert roles["metrics"]["scopes"] == ["read:metrics"]
-    assert roles["prestart"]["scopes"] == ["servers"]
+    assert roles["prestart"]["scopes"] == ["read:servers", "start:servers"]
+    # Scopes this JupyterHub knows (an unknown one stops the hub at start); start:servers is 6.x's.
+    known = set(scope_definitions)
+    assert {s for role in c.JupyterHub.load_roles for s in role["scopes"]} <= known
     # Activity reaches the hub often enough for the timeout.
     assert c.JupyterHub.last_activity_interval == 150
     assert c.Spawner.environment["JUPYTERHUB_ACTIVITY_INTERVAL"] == "150"
