@@ -22,7 +22,7 @@ TOKEN_FILE = "/run/jhub/proxy-auth-token"
 
 # The token reaches the proxy as a file, so it is absent from `docker inspect`; CHP only
 # reads it from the environment, hence this launcher (works on the upstream alpine image and
-# on Debian's package alike: both have /bin/sh and configurable-http-proxy on PATH).
+# on the tests' Debian stand-in alike: both have /bin/sh and configurable-http-proxy on PATH).
 _LAUNCHER = f'CONFIGPROXY_AUTH_TOKEN="$(cat {TOKEN_FILE})" exec configurable-http-proxy "$@"'
 
 

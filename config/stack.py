@@ -214,7 +214,7 @@ class ImagesConfig(_Model):
     # FROM of the hub image and of the default notebook image: any image with python3 + venv.
     base: str = "python:3.12-slim-bookworm"
     """FROM of the hub and default notebook images (any image with `python3` + `venv`)."""
-    proxy: str = "quay.io/jupyterhub/configurable-http-proxy:4.6.3"
+    proxy: str = "quay.io/jupyterhub/configurable-http-proxy:5.3.0"
     """The proxy image (needs `/bin/sh` and `configurable-http-proxy` on PATH)."""
     # The TLS edge (any Caddy 2.6+ image with `caddy` on PATH).
     edge: str = "caddy:2.8.4"

@@ -77,10 +77,10 @@ DPKG
   rm -rf "$rootfs"
 }
 
-# Stand-ins for the upstream images the program defaults to (python:3.12-slim-bookworm and
-# quay.io/jupyterhub/configurable-http-proxy), built from Debian packages. Each carries the hash
-# of its Dockerfile and of the base's ID, so an image left on the machine by an older checkout,
-# or built on an older base, is rebuilt.
+# Stand-ins for the upstream images the program defaults to (python:3.12-slim-bookworm, Caddy,
+# the registry), built from Debian packages. Each carries the hash of its Dockerfile and of the
+# base's ID, so an image left on the machine by an older checkout, or built on an older base, is
+# rebuilt.
 build_image() {
   local tag=$1 dockerfile=$2 want have
   want=$({ cat "$here/tests/images/$dockerfile"; docker image inspect -f '{{.Id}}' local/debian:bookworm; } \
@@ -90,6 +90,37 @@ build_image() {
   log "building $tag"
   docker build -q -t "$tag" --label "org.jupyterhub-docker.test-image=$want" \
     -f "$here/tests/images/$dockerfile" "$here/tests/images" >/dev/null
+}
+
+# The proxy's stand-in (tests/images/chp.Dockerfile): configurable-http-proxy from the npm
+# registry at the version of the program's default proxy image (config/stack.py), on this
+# machine's Node.js. Its label holds the Dockerfile's, the base's, node's and the package's
+# identities, so a new default version or a new Node.js rebuilds it.
+build_proxy_image() {
+  local tag=local/configurable-http-proxy:bookworm version node want have context
+  version=$(sed -n 's|.*"quay.io/jupyterhub/configurable-http-proxy:\([0-9][0-9.]*\)".*|\1|p' "$here/config/stack.py")
+  if [ -z "$version" ]; then
+    log "no configurable-http-proxy version in config/stack.py's default proxy image"
+    exit 1
+  fi
+  node=$(command -v node || true)
+  if [ -z "$node" ]; then
+    log "no 'node' on PATH: the proxy's test image runs configurable-http-proxy $version on it"
+    exit 1
+  fi
+  want=$({ cat "$here/tests/images/chp.Dockerfile"; docker image inspect -f '{{.Id}}' local/debian:bookworm
+    sha256sum "$node"; echo "$version"; } | sha256sum | cut -c1-16)
+  have=$(docker image inspect -f '{{ index .Config.Labels "org.jupyterhub-docker.test-image" }}' "$tag" 2>/dev/null || true)
+  [ "$have" = "$want" ] && return
+  log "building $tag (configurable-http-proxy $version on node $("$node" --version))"
+  context=$(mktemp -d)
+  cp "$node" "$context/node"
+  mkdir "$context/chp"
+  (cd "$context/chp" && npm install --omit=dev --no-audit --no-fund --loglevel=error \
+    "configurable-http-proxy@$version" >/dev/null)
+  docker build -q -t "$tag" --label "org.jupyterhub-docker.test-image=$want" \
+    -f "$here/tests/images/chp.Dockerfile" "$context" >/dev/null
+  rm -rf "$context"
 }
 
 # Extra CA certificates the image builds must trust (a TLS-intercepting egress proxy here);
@@ -147,7 +178,7 @@ fi
 start_docker
 build_debian_base
 build_image local/python:3.11-bookworm python.Dockerfile
-build_image local/configurable-http-proxy:bookworm chp.Dockerfile
+build_proxy_image
 build_image local/caddy:bookworm caddy.Dockerfile
 build_image local/registry:bookworm registry.Dockerfile
 gather_extra_cas

@@ -238,6 +238,27 @@ def test_profile_form_offers_only_allowed_profiles_and_the_hub_refuses_others(
     assert engine.containers.list(all=True, filters={"name": f"^{school.prefix}-user-quinn$"}) == []
 
 
+def test_jupyterhub6_a_link_with_opt_options_and_the_apis_user_options_pick_a_profile(
+    school: Deployment, engine: docker.DockerClient
+) -> None:
+    """JupyterHub 6 reads spawn options from a GET's `opt-` parameters, and from the REST API's
+    `user_options` key (upgrading-v6): a link a teacher hands out picks the profile."""
+    teacher = admin_session(school.url)
+    if servers(school, "teacher"):
+        teacher.stop_server()
+    link = teacher.session.get(teacher.url("hub/spawn/teacher?opt-profile=big"), timeout=60)
+    assert link.status_code < 400, link.text[:500]
+    teacher.wait_ready()
+    container = engine.containers.get(f"{school.prefix}-user-teacher")
+    assert container.attrs["HostConfig"]["Memory"] == 1536 * 2**20
+    teacher.stop_server()
+    started = teacher.api("POST", "users/teacher/server", json={"user_options": {"profile": "small"}})
+    assert started.status_code in (201, 202), started.text
+    teacher.wait_ready()
+    container = engine.containers.get(f"{school.prefix}-user-teacher")
+    assert container.attrs["HostConfig"]["Memory"] == 2**30, "small: the stack's memLimit, 1G"
+
+
 def test_profile_gpus_become_a_device_request_and_fail_clearly_without_a_gpu_runtime(
     school: Deployment, engine: docker.DockerClient
 ) -> None:

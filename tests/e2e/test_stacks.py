@@ -8,8 +8,9 @@ import secrets
 import docker
 import pytest
 
+from plan.build import hub_jupyterhub_version
 from tests import janitor
-from tests.deployers import DeployError
+from tests.deployers import PROJECT_DIR, DeployError
 from tests.e2e.conftest import USER_PASSWORD, Deployment, StackFactory, hub_up, stack_objects
 from tests.e2e.hubclient import HubUser
 
@@ -118,7 +119,7 @@ def test_a_notebook_image_with_another_jupyterhub_major_is_refused_before_the_hu
             extra={"notebook": {"image": "local/old-notebook:jupyterhub4"}},
             name=name,
         )
-    assert "notebook image local/old-notebook:jupyterhub4 has JupyterHub 4.1.6, the hub has 5.5.4" in str(
-        failure.value
-    )
+    hub_version = hub_jupyterhub_version(PROJECT_DIR)
+    expected = f"local/old-notebook:jupyterhub4 has JupyterHub 4.1.6, the hub has {hub_version}"
+    assert f"notebook image {expected}" in str(failure.value)
     assert f"jhub-{name}-hub" not in stack_objects(engine, name)["containers"]
