@@ -12,8 +12,9 @@ are waiting.
 
 It also notices a booted server at once. JupyterHub waits for a new server with a backoff that
 grows to 5 s between attempts (jupyterhub/utils.py `wait_for_http_server` ->
-`exponential_backoff(start_wait=0.2, scale_factor=2, max_wait=5)`), so a server that answers
-after 12 s is noticed after up to 16 s. Here `start()` returns only once the server answers,
+`exponential_backoff(start_wait=0.2, scale_factor=2, max_wait=5)`; in 6.x its requests go over
+aiohttp, with the same backoff), so a server that answers after 12 s is noticed after up to
+16 s. Here `start()` returns only once the server answers,
 asked every `READY_POLL_SECONDS`, and the hub's own check then succeeds on its first attempt.
 
 DockerSpawner sends every Docker call through one worker thread for all users
