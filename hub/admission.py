@@ -7,7 +7,8 @@ that limit is reached JupyterHub answers 429 "Active user limit exceeded"
 many servers the hub runs, why, what frees a place, and tries again by itself. The admin page
 shows the same figures, and /hub/metrics has them as gauges beside JupyterHub's own
 `jupyterhub_running_servers` and the refused spawns
-(`jupyterhub_server_spawn_duration_seconds_count{status="too-many-users"}`).
+(`jupyterhub_server_spawn_duration_seconds_count{status="failure",reason="too-many-users"}`:
+JupyterHub 6 metrics.py labels a refusal by `status` and `reason`).
 """
 
 from __future__ import annotations

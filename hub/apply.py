@@ -18,6 +18,7 @@ from typing import Any
 
 from traitlets.config import Config
 
+from hub.compat.resolver import connector_options
 from hub.contract import (
     DATA_DIR,
     AuthSettings,
@@ -66,6 +67,9 @@ def _hub_and_proxy(c: Config, settings: Settings, secrets: Secrets) -> None:
     # the hub runs (jupyterhub/metrics.py `PeriodicMetricsCollector`): most of an idle hub's CPU
     # (bench/idle.py). Every half second still catches, and logs, a loop blocked for a second.
     c.PeriodicMetricsCollector.event_loop_interval_resolution = EVENT_LOOP_RESOLUTION
+    # Names on Docker move (a restarted Swarm server, a replaced proxy): the hub's requests look
+    # them up each time instead of keeping c-ares' answer for its 600 s TTL (hub/compat/resolver.py).
+    c.JupyterHubHTTPClient.connector_options = connector_options()
 
 
 def _allow_lists(auth: AuthSettings, c: Config) -> None:

@@ -139,7 +139,7 @@ def test_admission_a_full_hub_says_why_and_when_and_lets_the_next_person_in_by_i
             token = str(stack.outputs["metricsToken"])
             assert metric(stack.url, token, "jupyterhub_docker_active_server_limit") == 1
             assert metric(stack.url, token, "jupyterhub_docker_server_memory_guarantee_bytes") == reservation
-            refused = 'status="too-many-users"'
+            refused = 'reason="too-many-users",status="failure"'
             assert metric(stack.url, token, "jupyterhub_server_spawn_duration_seconds_count", refused) >= 1
 
             # Alice stops; Bob's page asks again by itself and he gets his server.

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import docker
 
+from plan.build import hub_jupyterhub_version
 from tests.deployers import PROJECT_DIR
 from tests.e2e.conftest import Deployment, StackFactory, stack_objects
 from tests.e2e.hubclient import HubUser
@@ -58,7 +59,7 @@ def test_backup_then_destroy_then_restore_into_a_new_stack_brings_everyone_back(
     archive = Path(saved.stdout.strip().rsplit(" ", 1)[-1])
     manifest = json.loads((archive / "manifest.json").read_text())
     assert manifest["stack"] == old.spec.name
-    assert manifest["jupyterhubVersion"].split(".")[0] == "5"
+    assert manifest["jupyterhubVersion"] == hub_jupyterhub_version(PROJECT_DIR)
     assert f"{old.prefix}-user-alice" in manifest["runningServers"]
     roles = {v["suffix"]: v["role"] for v in manifest["volumes"]}
     assert roles["data"] == "hub-data" and roles["home-alice"] == "user-home"

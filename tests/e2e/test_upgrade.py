@@ -90,8 +90,11 @@ def test_jupyterhub6_upgrade_from_main_at_5_keeps_logins_servers_and_named_homes
     eventually(
         lambda: (_named(boss).get(OLD_SERVER_NAME) or {}).get("ready"), timeout=120, what="the named server"
     )
-    named_container = f"{stack.prefix}-user-boss--{escape(OLD_SERVER_NAME)}"
-    named_home = f"{stack.prefix}-home-boss--{escape(OLD_SERVER_NAME)}"
+    # DockerSpawner lowercases a server's name before it escapes it (dockerspawner.py
+    # `template_namespace`): "Lab_1" runs as ...--lab-5f1.
+    safe_name = escape(OLD_SERVER_NAME.lower())
+    named_container = f"{stack.prefix}-user-boss--{safe_name}"
+    named_home = f"{stack.prefix}-home-boss--{safe_name}"
     wrote = engine.containers.get(named_container).exec_run(["sh", "-c", "echo kept > /home/jovyan/kept.txt"])
     assert wrote.exit_code == 0, wrote.output
     assert boss.api("DELETE", f"users/boss/servers/{OLD_SERVER_NAME}").status_code in (202, 204)

@@ -38,6 +38,7 @@ CLASSES: dict[str, str] = {
     "PeriodicMetricsCollector": "jupyterhub.metrics:PeriodicMetricsCollector",
     "Authenticator": "jupyterhub.auth:Authenticator",
     "Spawner": "jupyterhub.spawner:Spawner",
+    "JupyterHubHTTPClient": "jupyterhub.httpclient:JupyterHubHTTPClient",
     "DockerSpawner": "dockerspawner:DockerSpawner",
     "SharedPasswordAuthenticator": "jupyterhub.authenticators.shared:SharedPasswordAuthenticator",
     "NativeAuthenticator": "nativeauthenticator:NativeAuthenticator",
@@ -98,6 +99,8 @@ def test_hub_config_the_hub_reaches_the_proxy_and_keeps_its_data_on_the_volume()
     assert c.JupyterHub.db_url == "sqlite:////srv/jupyterhub/data/jupyterhub.sqlite"
     assert c.JupyterHub.cleanup_servers is False, "stopping the hub must not stop users' servers"
     assert c.JupyterHub.upgrade_db is True, "a newer hub upgrades an older database at start"
+    options = c.JupyterHubHTTPClient.connector_options
+    assert type(options["resolver"]).__name__ == "SystemResolver" and options["use_dns_cache"] is False
 
 
 def test_hub_config_shared_password_with_an_admin_password() -> None:
