@@ -29,9 +29,10 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from config.auth import AUTH_TYPES, AuthConfig
+from config.auth import AUTH_TYPES, AuthConfig, Username
 from config.base import IDENTIFIER, ConfigModel
 from config.network import NetworkConfig
+from config.roles import RoleConfig, check_roles
 from config.servers import (
     CullerConfig,
     NamedServersConfig,
@@ -559,6 +560,12 @@ class StackConfig(_Model):
     named_servers: NamedServersConfig = NamedServersConfig()
     workshop: WorkshopConfig = WorkshopConfig()
     network: NetworkConfig = NetworkConfig()
+    groups: dict[str, tuple[Username, ...]] = Field(default_factory=dict)
+    """Groups and their members (usernames), e.g. `class-a: [alice, bob]`: what roles' `!group=`
+    filters and shared folders' `writers.groups` name. The config is the whole membership."""
+    roles: list[RoleConfig] = Field(default_factory=list)
+    """Roles beyond the defaults, e.g. a teaching assistant who may open one group's servers; see
+    [Groups and roles](../how-to/classes.md#groups-and-roles)."""
 
     @field_validator("docker_socket")
     @classmethod
@@ -616,6 +623,13 @@ class StackConfig(_Model):
     @model_validator(mode="after")
     def _shared_folders(self) -> StackConfig:
         problems = check_shared(self.shared, self.spawner.home_dir, self.engine_socket)
+        if problems:
+            raise ValueError("\n  ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _groups_and_roles(self) -> StackConfig:
+        problems = check_roles(self.groups, self.roles, self.auth.type)
         if problems:
             raise ValueError("\n  ".join(problems))
         return self

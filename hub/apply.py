@@ -31,6 +31,7 @@ from hub.contract import (
 )
 from hub.hardening import create_kwargs, host_config
 from hub.names import escape
+from hub.roles import groups_and_roles
 from hub.servers import configure_servers, home_volume
 from hub.spawners.profiles import StackSpawner
 from hub.spawners.swarm_spawner import StackSwarmSpawner
@@ -346,6 +347,7 @@ def configure(c: Config, settings: Settings, secrets: Secrets) -> None:
     applier(auth, secrets, c)
     _spawner(c, settings, secrets)
     configure_servers(c, settings, secrets)
+    groups_and_roles(c, settings)
     configure_throughput(c)
     if settings["https"]:
         secure_cookies(c)

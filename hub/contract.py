@@ -213,6 +213,17 @@ class SharedFolderSettings(TypedDict):
     writers: SharedWritersSettings
 
 
+class RoleSettings(TypedDict):
+    # A declared role (config/roles.py), as JupyterHub's load_roles takes it; `users` and `groups`
+    # always present, so the hub sets each membership to exactly these (app.py
+    # `init_role_assignment`).
+    name: str
+    description: str
+    scopes: list[str]
+    users: list[str]
+    groups: list[str]
+
+
 class Settings(TypedDict):
     stack: StackSettings
     # Browsers reach the hub over HTTPS (the stack's TLS edge, or a terminator in front of it):
@@ -232,6 +243,9 @@ class Settings(TypedDict):
     namedServers: NamedServersSettings
     # workshop.prestart; absent when off.
     prestart: NotRequired[PrestartSettings]
+    # Declared groups {name: [usernames]} and roles; absent when the stack declares none.
+    groups: NotRequired[dict[str, list[str]]]
+    roles: NotRequired[list[RoleSettings]]
     # hub.extraConfig: {ClassName: {trait: JSON value}}, applied after everything else; absent
     # when the stack sets none.
     extraConfig: NotRequired[dict[str, dict[str, Any]]]

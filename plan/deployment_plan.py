@@ -16,6 +16,7 @@ from pathlib import Path
 
 from config.auth import AuthContext
 from config.files import read_acme_ca_root, read_allowed_users, read_auth_ca
+from config.roles import declared_members, unlisted_members
 from config.stack import Problems, StackConfig, resolve_path
 from hub.contract import RegistrySettings, Settings
 from hub.system_paths import host_path_refusal, resolved_host_path_problem
@@ -328,6 +329,9 @@ def plan_deployment(
     notebooks = _notebooks(config, names, project_dir, build_args, hub_version, problems)
     isolation = problems.check(lambda: _isolation(config, names, project_dir))
     allowed_users = problems.check(lambda: read_allowed_users(config.auth, project_dir))
+    if allowed_users is not None:
+        declared = declared_members(config.groups, config.roles)
+        problems.found.extend(unlisted_members(config.auth, allowed_users, declared))
     auth_ca_pem = problems.check(lambda: read_auth_ca(config.auth, project_dir))
     tls = problems.check(lambda: _tls(config, names, project_dir))
     shared = problems.check(lambda: _shared(config, names, project_dir))

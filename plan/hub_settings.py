@@ -85,6 +85,19 @@ def render_settings(
         }
     if config.shared:
         settings["shared"] = [_shared_folder(entry, names) for entry in config.shared]
+    if config.groups:
+        settings["groups"] = {name: sorted(set(members)) for name, members in sorted(config.groups.items())}
+    if config.roles:
+        settings["roles"] = [
+            {
+                "name": role.name,
+                "description": role.description,
+                "scopes": list(role.scopes),
+                "users": sorted(set(role.users)),
+                "groups": sorted(set(role.groups)),
+            }
+            for role in config.roles
+        ]
     if config.hub.extra_config:
         settings["extraConfig"] = config.hub.extra_config
     return settings
