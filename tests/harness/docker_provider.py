@@ -7,6 +7,7 @@ internal/provider/*.go). MODEL.md lists each rule with the test that pins it.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import io
@@ -474,7 +475,7 @@ class Container(Handler):
         "capabilities": {"adds": [str], "drops": [str]},
         "ports": [{"internal": int, "external": int, "ip": str, "protocol": str}],
         "volumes": [{"volumeName": str, "hostPath": str, "containerPath": str, "readOnly": bool}],
-        "uploads": [{"file": str, "content": str, "executable": bool}],
+        "uploads": [{"file": str, "content": str, "contentBase64": str, "executable": bool}],
         "healthcheck": {"tests": [str], "interval": str, "timeout": str, "retries": int, "startPeriod": str},
     }
     # Every argument but these replaces the container (kreuzwerker resource_docker_container.go).
@@ -744,7 +745,12 @@ def _tar(uploads: list[dict[str, Any]]) -> bytes:
                     info.type, info.mode = tarfile.DIRTYPE, 0o755
                     archive.addfile(info)
                     made.add(directory)
-            data = upload["content"].encode()
+            # `content` is text, `contentBase64` bytes (resource_docker_container_funcs.go
+            # decodes it before the upload).
+            if "contentBase64" in upload:
+                data = base64.b64decode(upload["contentBase64"])
+            else:
+                data = upload["content"].encode()
             info = tarfile.TarInfo(path)
             info.size = len(data)
             info.mode = 0o755 if upload.get("executable") else 0o644
