@@ -152,6 +152,7 @@ class JupyterHubDeployment(pulumi.ComponentResource):
                 settings_json=settings_json,
                 secrets_json=secrets_json,
                 auth_ca_pem=plan.auth_ca_pem,
+                files=plan.hub_files,
                 depends_on=hub_after,
             ),
             child,

@@ -10,6 +10,7 @@ import pulumi_docker as docker
 
 from components.host import DockerHost, Healthcheck
 from hub.contract import AUTH_CA_FILE, DATA_DIR, HUB_PORT, SECRETS_FILE, SETTINGS_FILE
+from plan.deployment_plan import HubFile
 from plan.naming import LABEL_ROLE, StackNames
 
 _HEALTHCHECK = (
@@ -40,6 +41,8 @@ class HubArgs:
     # `docker inspect` nor in the image; the upload's content is a secret Output end to end.
     secrets_json: pulumi.Output[str]
     auth_ca_pem: str | None
+    # More files (branding): a change to one replaces the hub container, as uploads are ForceNew.
+    files: tuple[HubFile, ...]
     # What must exist first: the user servers' cleanup (so the hub is deleted before it) and
     # the proxy (the hub programs its routes when it starts).
     depends_on: tuple[pulumi.Resource, ...]
@@ -57,6 +60,10 @@ class Hub(pulumi.ComponentResource):
         ]
         if args.auth_ca_pem:
             uploads.append(docker.ContainerUploadArgs(file=AUTH_CA_FILE, content=args.auth_ca_pem))
+        uploads += [
+            docker.ContainerUploadArgs(file=f.file, content=f.content, content_base64=f.content_base64)
+            for f in args.files
+        ]
         # No `wait`: the provider polls for "healthy", which the engine reports only after a
         # whole healthcheck interval. The readiness check waits for the hub instead, and fails
         # `up` as soon as the container exits or restarts (components/lifecycle.py).

@@ -31,6 +31,7 @@ from pydantic.alias_generators import to_camel
 
 from config.auth import AUTH_TYPES, AuthConfig, Username
 from config.base import IDENTIFIER, ConfigModel
+from config.branding import BrandingConfig
 from config.network import NetworkConfig
 from config.roles import RoleConfig, check_roles
 from config.servers import (
@@ -566,6 +567,8 @@ class StackConfig(_Model):
     roles: list[RoleConfig] = Field(default_factory=list)
     """Roles beyond the defaults, e.g. a teaching assistant who may open one group's servers; see
     [Groups and roles](../how-to/classes.md#groups-and-roles)."""
+    branding: BrandingConfig = BrandingConfig()
+    """The hub's logo, login text, banner and templates; see [Branding](../how-to/branding.md)."""
 
     @field_validator("docker_socket")
     @classmethod

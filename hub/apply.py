@@ -18,6 +18,7 @@ from typing import Any
 
 from traitlets.config import Config
 
+from hub.branding import branding
 from hub.compat.resolver import connector_options
 from hub.contract import (
     DATA_DIR,
@@ -348,6 +349,7 @@ def configure(c: Config, settings: Settings, secrets: Secrets) -> None:
     _spawner(c, settings, secrets)
     configure_servers(c, settings, secrets)
     groups_and_roles(c, settings)
+    branding(c, settings)
     configure_throughput(c)
     if settings["https"]:
         secure_cookies(c)

@@ -19,6 +19,15 @@ SETTINGS_FILE = "/etc/jupyterhub/settings.json"
 SECRETS_FILE = "/run/jhub/secrets.json"
 # Where the hub finds the CA certificates it trusts for the identity provider, when set.
 AUTH_CA_FILE = "/etc/jupyterhub/auth-ca.pem"
+# branding (config/branding.py): the logo and the templates directory, uploaded with the hub.
+BRANDING_DIR = "/etc/jupyterhub/branding"
+BRANDING_TEMPLATES_DIR = f"{BRANDING_DIR}/templates"
+
+
+def branding_logo_file(kind: str) -> str:
+    return f"{BRANDING_DIR}/logo.{kind}"
+
+
 # The hub's database, cookie secret and first-use password store: the stack's data volume.
 DATA_DIR = "/srv/jupyterhub/data"
 HUB_PORT = 8081
@@ -224,6 +233,15 @@ class RoleSettings(TypedDict):
     groups: list[str]
 
 
+class BrandingSettings(TypedDict):
+    # The uploaded logo's and templates directory's paths in the hub container, or None; the
+    # texts as the person wrote them (the hub escapes them).
+    logo: str | None
+    templates: str | None
+    loginText: str
+    announcement: str
+
+
 class Settings(TypedDict):
     stack: StackSettings
     # Browsers reach the hub over HTTPS (the stack's TLS edge, or a terminator in front of it):
@@ -246,6 +264,8 @@ class Settings(TypedDict):
     # Declared groups {name: [usernames]} and roles; absent when the stack declares none.
     groups: NotRequired[dict[str, list[str]]]
     roles: NotRequired[list[RoleSettings]]
+    # branding; absent when nothing of it is set.
+    branding: NotRequired[BrandingSettings]
     # hub.extraConfig: {ClassName: {trait: JSON value}}, applied after everything else; absent
     # when the stack sets none.
     extraConfig: NotRequired[dict[str, dict[str, Any]]]

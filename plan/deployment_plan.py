@@ -15,10 +15,10 @@ from functools import partial
 from pathlib import Path
 
 from config.auth import AuthContext
-from config.files import read_acme_ca_root, read_allowed_users, read_auth_ca
+from config.files import BrandingFiles, read_acme_ca_root, read_allowed_users, read_auth_ca, read_branding
 from config.roles import declared_members, unlisted_members
 from config.stack import Problems, StackConfig, resolve_path
-from hub.contract import RegistrySettings, Settings
+from hub.contract import BRANDING_TEMPLATES_DIR, RegistrySettings, Settings, branding_logo_file
 from hub.system_paths import host_path_refusal, resolved_host_path_problem
 from plan.build import BuildSpec, build_spec, common_build_args, directory_digest, hub_jupyterhub_version
 from plan.caddyfile import render_caddyfile
@@ -69,6 +69,25 @@ class IsolationPlan:
 
 
 @dataclass(frozen=True)
+class HubFile:
+    """A file uploaded into the hub container besides its two documents: text, or bytes as
+    base64 (the provider's `content_base64`)."""
+
+    file: str
+    content: str | None = None
+    content_base64: str | None = None
+
+
+def branding_uploads(files: BrandingFiles) -> tuple[HubFile, ...]:
+    uploads = [
+        HubFile(f"{BRANDING_TEMPLATES_DIR}/{path}", content=text) for path, text in files.templates.items()
+    ]
+    if files.logo_base64 is not None and files.logo_kind is not None:
+        uploads.append(HubFile(branding_logo_file(files.logo_kind), content_base64=files.logo_base64))
+    return tuple(uploads)
+
+
+@dataclass(frozen=True)
 class DeploymentPlan:
     names: StackNames
     url: str  # the public URL users open
@@ -86,6 +105,7 @@ class DeploymentPlan:
     proxy_publish: PublishedPort | None  # published only without TLS
     tls: TlsPlan | None
     auth_ca_pem: str | None
+    hub_files: tuple[HubFile, ...]
     hub_wait_timeout: int
     # The hub's settings with the notebook images still to be filled in (they are outputs).
     settings: Settings
@@ -335,8 +355,10 @@ def plan_deployment(
     auth_ca_pem = problems.check(lambda: read_auth_ca(config.auth, project_dir))
     tls = problems.check(lambda: _tls(config, names, project_dir))
     shared = problems.check(lambda: _shared(config, names, project_dir))
+    branding = problems.check(lambda: read_branding(config.branding, project_dir))
     problems.raise_if_any()
     assert hub_build is not None and allowed_users is not None and shared is not None
+    assert branding is not None
 
     local_address, reachable = _addresses(config)
     publish = config.publish
@@ -374,6 +396,7 @@ def plan_deployment(
             allowed_users_from_file=allowed_users, callback_url=f"{url}hub/oauth_callback"
         ),
         registry=registry_settings,
+        branding_files=branding,
     )
     secrets = plan_secrets(config)
     return DeploymentPlan(
@@ -393,6 +416,7 @@ def plan_deployment(
         proxy_publish=None if tls is not None else PublishedPort("publish.port", publish.address, http_port),
         tls=tls,
         auth_ca_pem=auth_ca_pem,
+        hub_files=branding_uploads(branding),
         hub_wait_timeout=WAIT_TIMEOUT_SECONDS + config.auth.start_allowance_seconds,
         settings=settings,
         secrets=secrets,

@@ -13,11 +13,15 @@ from __future__ import annotations
 import json
 
 from config.auth import AuthContext
+from config.branding import BrandingConfig
+from config.files import BrandingFiles
 from config.servers import CullerConfig, ProfileConfig, memory_guarantee
 from config.shared import SharedFolderConfig
 from config.stack import StackConfig
 from hub.contract import (
+    BRANDING_TEMPLATES_DIR,
     HUB_PORT,
+    BrandingSettings,
     CullerSettings,
     GpuSettings,
     ProfileSettings,
@@ -25,6 +29,7 @@ from hub.contract import (
     Secrets,
     Settings,
     SharedFolderSettings,
+    branding_logo_file,
 )
 from plan.naming import LABEL_ROLE, StackNames
 
@@ -38,6 +43,7 @@ def render_settings(
     proxy_api_url: str,
     auth_context: AuthContext,
     registry: RegistrySettings | None,
+    branding_files: BrandingFiles | None = None,
 ) -> Settings:
     settings: Settings = {
         "stack": {"project": names.project, "name": names.stack},
@@ -98,6 +104,8 @@ def render_settings(
             }
             for role in config.roles
         ]
+    if config.branding.enabled:
+        settings["branding"] = _branding(config.branding, branding_files)
     if config.hub.extra_config:
         settings["extraConfig"] = config.hub.extra_config
     return settings
@@ -154,6 +162,17 @@ def _profile(profile: ProfileConfig, config: StackConfig) -> ProfileSettings:
         "startsAsRoot": (
             config.spawner.starts_as_root if profile.starts_as_root is None else profile.starts_as_root
         ),
+    }
+
+
+def _branding(branding: BrandingConfig, files: BrandingFiles | None) -> BrandingSettings:
+    if (branding.logo or branding.templates) and files is None:
+        raise ValueError("render_settings: branding.logo/templates set, but their files were not read")
+    return {
+        "logo": branding_logo_file(files.logo_kind) if files and files.logo_kind else None,
+        "templates": BRANDING_TEMPLATES_DIR if files and files.templates else None,
+        "loginText": branding.login_text,
+        "announcement": branding.announcement,
     }
 
 
