@@ -60,11 +60,10 @@ def read_acme_ca_root(tls: TlsConfig, project_dir: Path) -> str | None:
 
 @dataclass(frozen=True)
 class BrandingFiles:
-    """What the hub container gets: the logo's bytes (base64) and kind, and each template's text
-    by its path inside the templates directory."""
+    """What the hub container gets: the logo as (its bytes in base64, its kind), and each
+    template's text by its path inside the templates directory."""
 
-    logo_base64: str | None
-    logo_kind: str | None
+    logo: tuple[str, str] | None
     templates: dict[str, str]
 
 
@@ -113,10 +112,7 @@ def read_templates(project_dir: Path, value: str) -> dict[str, str]:
 
 
 def read_branding(branding: BrandingConfig, project_dir: Path) -> BrandingFiles:
-    logo = read_logo(project_dir, branding.logo) if branding.logo else None
-    templates = read_templates(project_dir, branding.templates) if branding.templates else {}
     return BrandingFiles(
-        logo_base64=None if logo is None else logo[0],
-        logo_kind=None if logo is None else logo[1],
-        templates=templates,
+        logo=read_logo(project_dir, branding.logo) if branding.logo else None,
+        templates=read_templates(project_dir, branding.templates) if branding.templates else {},
     )

@@ -18,6 +18,7 @@ from typing import Any
 
 from traitlets.config import Config
 
+from hub.branding import prepend_template_path
 from hub.contract import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -56,8 +57,7 @@ def _gauges(limit: int, guarantee: int) -> None:
 def admission(c: Config, settings: Settings, limit: int | None, guarantee: int) -> None:
     """The 429 and admin pages' figures, and the gauges. `limit`: the active server limit the
     hub runs with (None or 0: none); `guarantee`: the largest per-server guarantee, in bytes."""
-    paths = list(c.JupyterHub.template_paths) if "template_paths" in c.JupyterHub else []
-    c.JupyterHub.template_paths = [str(TEMPLATES), *paths]
+    prepend_template_path(c, str(TEMPLATES))
     culler = settings.get("culler")
     figures = {
         "limit": limit or 0,

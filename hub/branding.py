@@ -15,6 +15,12 @@ from traitlets.config import Config
 from hub.contract import Settings
 
 
+def prepend_template_path(c: Config, path: str) -> None:
+    """`path` ahead of the template paths set so far: JupyterHub takes the first template found."""
+    paths = list(c.JupyterHub.template_paths) if "template_paths" in c.JupyterHub else []
+    c.JupyterHub.template_paths = [path, *paths]
+
+
 def as_html(text: str) -> str:
     return "<br>".join(str(escape(line)) for line in text.strip().splitlines())
 
@@ -27,8 +33,7 @@ def branding(c: Config, settings: Settings) -> None:
     if branding["logo"]:
         c.JupyterHub.logo_file = branding["logo"]
     if branding["templates"]:
-        paths = list(c.JupyterHub.template_paths) if "template_paths" in c.JupyterHub else []
-        c.JupyterHub.template_paths = [branding["templates"], *paths]
+        prepend_template_path(c, branding["templates"])
     variables = dict(c.JupyterHub.template_vars) if "template_vars" in c.JupyterHub else {}
     banner = as_html(branding["announcement"])
     login = as_html(branding["loginText"])

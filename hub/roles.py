@@ -31,16 +31,8 @@ def declared_groups(settings: Settings) -> dict[str, dict[str, Any]]:
 
 
 def declared_roles(settings: Settings) -> list[dict[str, Any]]:
-    return [
-        {
-            "name": role["name"],
-            "description": role["description"],
-            "scopes": list(role["scopes"]),
-            "users": list(role["users"]),
-            "groups": list(role["groups"]),
-        }
-        for role in settings.get("roles", [])
-    ]
+    # Rendered in load_roles' own shape (hub/contract.py RoleSettings), both lists always there.
+    return [dict(role) for role in settings.get("roles", [])]
 
 
 def groups_and_roles(c: Config, settings: Settings) -> None:

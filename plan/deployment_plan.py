@@ -82,8 +82,9 @@ def branding_uploads(files: BrandingFiles) -> tuple[HubFile, ...]:
     uploads = [
         HubFile(f"{BRANDING_TEMPLATES_DIR}/{path}", content=text) for path, text in files.templates.items()
     ]
-    if files.logo_base64 is not None and files.logo_kind is not None:
-        uploads.append(HubFile(branding_logo_file(files.logo_kind), content_base64=files.logo_base64))
+    if files.logo is not None:
+        content, kind = files.logo
+        uploads.append(HubFile(branding_logo_file(kind), content_base64=content))
     return tuple(uploads)
 
 

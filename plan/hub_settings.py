@@ -169,7 +169,7 @@ def _branding(branding: BrandingConfig, files: BrandingFiles | None) -> Branding
     if (branding.logo or branding.templates) and files is None:
         raise ValueError("render_settings: branding.logo/templates set, but their files were not read")
     return {
-        "logo": branding_logo_file(files.logo_kind) if files and files.logo_kind else None,
+        "logo": branding_logo_file(files.logo[1]) if files and files.logo else None,
         "templates": BRANDING_TEMPLATES_DIR if files and files.templates else None,
         "loginText": branding.login_text,
         "announcement": branding.announcement,
